@@ -1,0 +1,12 @@
+//! Venue-neutral data: orders, instruments, accounts, prices and what venues tell us back.
+//!
+//! Pure data, no behaviour beyond small helpers. Nothing here knows a venue's wire
+//! format or a rule; `venue/` translates into these types and `rules/` decides on them.
+
+pub mod decimal;
+pub mod instrument;
+pub mod order;
+
+pub use decimal::{Fixed, DecimalError};
+pub use instrument::{Instrument, InstrumentId, Symbol};
+pub use order::*;

@@ -1,0 +1,134 @@
+//! The closed list of reasons riskgate refuses a request, in precedence order.
+//!
+//! Codes are stable: dashboards, alerts and bots may match on them. Add new
+//! reasons with new codes; never renumber. When several rules would refuse an
+//! order, the one earliest in this list is reported.
+
+/// Who caused a refusal. Drives logging level and the HTTP status class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// The bot sent something riskgate will not forward, or an order a rule refuses.
+    Bot,
+    /// The exchange (upstream) failed or answered something unusable.
+    Exchange,
+    /// riskgate itself cannot decide safely (overload, missing data, internal error).
+    Riskgate,
+}
+
+macro_rules! reasons {
+    ($( $variant:ident = $code:literal, $id:literal, $fault:ident, $doc:literal; )*) => {
+        /// Every reason riskgate refuses a request.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum RejectReason {
+            $( #[doc = $doc] $variant, )*
+        }
+
+        impl RejectReason {
+            /// All reasons in precedence order.
+            pub const ALL: &'static [RejectReason] = &[ $( RejectReason::$variant, )* ];
+
+            /// Stable numeric code.
+            pub fn code(self) -> u16 {
+                match self { $( RejectReason::$variant => $code, )* }
+            }
+
+            /// Stable rule id, used in messages, the `X-Riskgate-Rule` header and metric labels.
+            pub fn id(self) -> &'static str {
+                match self { $( RejectReason::$variant => $id, )* }
+            }
+
+            pub fn fault(self) -> Fault {
+                match self { $( RejectReason::$variant => Fault::$fault, )* }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $( RejectReason::$variant => $doc, )* }
+            }
+
+            pub fn from_id(id: &str) -> Option<RejectReason> {
+                match id { $( $id => Some(RejectReason::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+reasons! {
+    // Requests riskgate cannot read or will not forward.
+    BodyTooLarge = 100, "body_too_large", Bot, "request body over the configured limit";
+    MalformedRequest = 101, "malformed_request", Bot, "request could not be parsed unambiguously";
+    EndpointNotAllowed = 102, "endpoint_not_allowed", Bot, "mutating endpoint riskgate does not know, or that the config blocks";
+    MissingApiKey = 103, "missing_api_key", Bot, "order without an API key";
+    TooManyAccounts = 104, "too_many_accounts", Riskgate, "more distinct API keys than the configured maximum";
+    // Trading state.
+    TradingHalted = 200, "trading_halted", Bot, "trading is halted (kill switch)";
+    SymbolNotAllowed = 201, "symbol_not_allowed", Bot, "symbol blocked or not on the allow list";
+    CircuitBreakerOpen = 202, "circuit_breaker_open", Bot, "symbol paused after a large price move";
+    ReduceOnly = 203, "reduce_only", Bot, "trading state is reduce-only and the order would not reduce a position";
+    // Market data.
+    MarketDataStale = 300, "market_data_stale", Riskgate, "no reference price, or one older than the configured age";
+    PriceBand = 301, "price_band", Bot, "limit price too far from the reference price (fat finger)";
+    // Duplicates.
+    DuplicateClientOrderId = 400, "duplicate_client_order_id", Bot, "client order id already used";
+    DuplicateOrder = 401, "duplicate_order", Bot, "same order repeated within the duplicate window";
+    // Size and exposure.
+    MaxOrderQty = 500, "max_order_qty", Bot, "order quantity over the per-symbol limit";
+    MaxOrderNotional = 501, "max_order_notional", Bot, "order notional over the limit";
+    MaxPositionQty = 502, "max_position_qty", Bot, "worst-case position quantity over the limit";
+    MaxPositionNotional = 503, "max_position_notional", Bot, "worst-case position notional over the limit";
+    MaxPositionPct = 504, "max_position_pct", Bot, "worst-case position over the allowed share of capital";
+    CapitalUnknown = 505, "capital_unknown", Riskgate, "account capital unknown, concentration cannot be checked";
+    // Counts and rates.
+    MaxOpenOrders = 600, "max_open_orders", Bot, "too many open orders";
+    MaxDailyTrades = 601, "max_daily_trades", Bot, "daily accepted-order limit reached";
+    RateLimit = 602, "rate_limit", Bot, "order rate over the limit";
+    // Portfolio risk (from the risk snapshot).
+    PortfolioRiskUnavailable = 700, "portfolio_risk_unavailable", Riskgate, "risk snapshot missing or stale";
+    VarLimit = 701, "var_limit", Bot, "order would push portfolio VaR over the limit";
+    // riskgate or the exchange could not carry the request.
+    Overloaded = 900, "overloaded", Riskgate, "riskgate is at its connection or queue limit";
+    UpstreamUnavailable = 901, "upstream_unavailable", Exchange, "exchange unreachable, timed out or failed";
+    ShuttingDown = 902, "shutting_down", Riskgate, "riskgate is shutting down";
+    Internal = 903, "internal", Riskgate, "riskgate internal error (failing closed)";
+}
+
+/// A refusal with its human-readable explanation (numbers included).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(reason: RejectReason, message: impl Into<String>) -> Rejection {
+        Rejection { reason, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "riskgate: {}: {}", self.reason.id(), self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_ids_are_unique_and_ordered() {
+        let mut codes: Vec<u16> = RejectReason::ALL.iter().map(|r| r.code()).collect();
+        let sorted = {
+            let mut c = codes.clone();
+            c.sort();
+            c
+        };
+        assert_eq!(codes, sorted, "precedence order must follow codes");
+        codes.dedup();
+        assert_eq!(codes.len(), RejectReason::ALL.len());
+        for r in RejectReason::ALL {
+            assert_eq!(RejectReason::from_id(r.id()), Some(*r));
+        }
+    }
+}

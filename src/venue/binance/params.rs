@@ -1,0 +1,137 @@
+//! Binance request parameters: query string and form body, strictly.
+//!
+//! Binance reads parameters from the query string and from an
+//! `application/x-www-form-urlencoded` body alike, and signs `query + body`.
+//! A parameter that appears twice (in one place or across both) is ambiguous:
+//! riskgate could check one value while the exchange executes the other, so it is
+//! refused rather than guessed.
+
+/// Most parameters a Binance request may carry; more is refused as malformed.
+pub const MAX_PARAMS: usize = 48;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    #[error("parameter '{0}' given more than once")]
+    Duplicate(String),
+    #[error("invalid percent-encoding")]
+    BadEncoding,
+    #[error("parameters are not valid UTF-8")]
+    NotUtf8,
+    #[error("more than {MAX_PARAMS} parameters")]
+    TooMany,
+    #[error("empty parameter name")]
+    EmptyName,
+}
+
+/// Decoded parameters in the order received.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Parses the query string and the form body together.
+    pub fn parse(query: Option<&str>, body: &[u8]) -> Result<Params, ParamError> {
+        let body = std::str::from_utf8(body).map_err(|_| ParamError::NotUtf8)?;
+        let mut params = Params { pairs: Vec::with_capacity(12) };
+        for source in [query.unwrap_or(""), body] {
+            for pair in source.split('&') {
+                if pair.is_empty() {
+                    continue;
+                }
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let k = decode(k)?;
+                if k.is_empty() {
+                    return Err(ParamError::EmptyName);
+                }
+                let v = decode(v)?;
+                if params.pairs.iter().any(|(existing, _)| *existing == k) {
+                    return Err(ParamError::Duplicate(k));
+                }
+                if params.pairs.len() == MAX_PARAMS {
+                    return Err(ParamError::TooMany);
+                }
+                params.pairs.push((k, v));
+            }
+        }
+        Ok(params)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+/// Percent-decoding with `+` as space (form encoding), rejecting bad escapes
+/// and anything that does not decode to UTF-8.
+fn decode(s: &str) -> Result<String, ParamError> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Ok(s.to_owned());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or(ParamError::BadEncoding)?;
+                let hi = (hex[0] as char).to_digit(16).ok_or(ParamError::BadEncoding)?;
+                let lo = (hex[1] as char).to_digit(16).ok_or(ParamError::BadEncoding)?;
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| ParamError::NotUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_query_and_body() {
+        let p = Params::parse(Some("symbol=BTCUSDT&side=BUY"), b"quantity=0.1&newClientOrderId=a%2Fb").unwrap();
+        assert_eq!(p.get("symbol"), Some("BTCUSDT"));
+        assert_eq!(p.get("quantity"), Some("0.1"));
+        assert_eq!(p.get("newClientOrderId"), Some("a/b"));
+        assert_eq!(p.len(), 4);
+    }
+
+    #[test]
+    fn refuses_duplicates_anywhere() {
+        assert_eq!(Params::parse(Some("quantity=1&quantity=1000"), b""), Err(ParamError::Duplicate("quantity".into())));
+        assert_eq!(Params::parse(Some("quantity=1"), b"quantity=1000"), Err(ParamError::Duplicate("quantity".into())));
+        // An encoded name is the same name.
+        assert!(Params::parse(Some("quantity=1&quantit%79=2"), b"").is_err());
+    }
+
+    #[test]
+    fn refuses_bad_encoding() {
+        assert_eq!(Params::parse(Some("a=%zz"), b""), Err(ParamError::BadEncoding));
+        assert_eq!(Params::parse(Some("a=%4"), b""), Err(ParamError::BadEncoding));
+        assert_eq!(Params::parse(Some("a=%ff"), b""), Err(ParamError::NotUtf8));
+        assert_eq!(Params::parse(None, &[0xff, 0xfe]), Err(ParamError::NotUtf8));
+        assert_eq!(Params::parse(Some("=1"), b""), Err(ParamError::EmptyName));
+    }
+}
