@@ -20,7 +20,9 @@
 //! | `telemetry` | every metric name, in one place |
 
 pub mod clock;
+pub mod market;
 pub mod model;
+pub mod paper;
 pub mod risk;
 pub mod rules;
 pub mod venue;

@@ -88,9 +88,10 @@ reasons! {
     VarLimit = 701, "var_limit", Bot, "order would push portfolio VaR over the limit";
     // riskgate or the exchange could not carry the request.
     Overloaded = 900, "overloaded", Riskgate, "riskgate is at its connection or queue limit";
-    UpstreamUnavailable = 901, "upstream_unavailable", Exchange, "exchange unreachable, timed out or failed";
+    UpstreamUnavailable = 901, "upstream_unavailable", Exchange, "exchange unreachable before the request was sent (not executed)";
     ShuttingDown = 902, "shutting_down", Riskgate, "riskgate is shutting down";
     Internal = 903, "internal", Riskgate, "riskgate internal error (failing closed)";
+    UpstreamStatusUnknown = 904, "upstream_status_unknown", Exchange, "exchange did not answer in time after the request was sent: execution status unknown";
 }
 
 /// A refusal with its human-readable explanation (numbers included).

@@ -1,0 +1,1 @@
+//! Paper market simulator (being written).

@@ -1,0 +1,236 @@
+//! Reads Binance spot answers into venue-neutral reports.
+//!
+//! Lenient in what it reads (a field it cannot read is skipped), because a
+//! misread answer only delays learning; it never forwards anything.
+
+use serde::Deserialize;
+
+use crate::model::{Balance, Fixed, OrderReport, OrderStatus, Side, Symbol};
+use crate::venue::{Action, Learned, Observation};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireOrder {
+    symbol: String,
+    #[serde(default)]
+    order_id: Option<i64>,
+    #[serde(default)]
+    client_order_id: Option<String>,
+    /// Cancel answers name the cancelled order's client id here.
+    #[serde(default)]
+    orig_client_order_id: Option<String>,
+    #[serde(default)]
+    side: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    orig_qty: Option<String>,
+    #[serde(default)]
+    executed_qty: Option<String>,
+    #[serde(default)]
+    cummulative_quote_qty: Option<String>,
+    #[serde(default)]
+    fills: Vec<WireFill>,
+}
+
+#[derive(Deserialize)]
+struct WireFill {
+    price: String,
+    qty: String,
+}
+
+#[derive(Deserialize)]
+struct WireBalance {
+    asset: String,
+    free: String,
+    locked: String,
+}
+
+#[derive(Deserialize)]
+struct WireAccount {
+    balances: Vec<WireBalance>,
+}
+
+#[derive(Deserialize)]
+struct WireTicker {
+    symbol: String,
+    price: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+fn fixed(s: &Option<String>) -> Option<Fixed> {
+    s.as_deref().and_then(|v| Fixed::parse(v).ok())
+}
+
+fn status(s: Option<&str>) -> OrderStatus {
+    match s {
+        Some("FILLED") => OrderStatus::Filled,
+        Some("CANCELED" | "REJECTED" | "EXPIRED" | "EXPIRED_IN_MATCH") => OrderStatus::Closed,
+        // NEW, PARTIALLY_FILLED, PENDING_NEW, PENDING_CANCEL, or an ACK without status:
+        // the order may still trade, so it counts as live.
+        _ => OrderStatus::Open,
+    }
+}
+
+fn report(o: WireOrder, is_cancel_answer: bool) -> OrderReport {
+    let executed_qty = fixed(&o.executed_qty)
+        .or_else(|| (!o.fills.is_empty()).then(|| o.fills.iter().filter_map(|f| Fixed::parse(&f.qty).ok()).fold(Fixed::ZERO, Fixed::saturating_add)))
+        .unwrap_or(Fixed::ZERO);
+    let avg_price = if executed_qty.is_positive() {
+        let quote = fixed(&o.cummulative_quote_qty).map(|q| q.to_f64()).or_else(|| {
+            (!o.fills.is_empty()).then(|| {
+                o.fills
+                    .iter()
+                    .filter_map(|f| Some(Fixed::parse(&f.qty).ok()?.mul_f64(Fixed::parse(&f.price).ok()?)))
+                    .sum::<f64>()
+            })
+        });
+        quote.and_then(|q| Fixed::from_f64(q / executed_qty.to_f64()))
+    } else {
+        None
+    };
+    let client_order_id = if is_cancel_answer { o.orig_client_order_id } else { o.client_order_id.or(o.orig_client_order_id) };
+    OrderReport {
+        symbol: Symbol::new(&o.symbol),
+        exchange_order_id: o.order_id,
+        client_order_id: client_order_id.map(Into::into),
+        side: match o.side.as_deref() {
+            Some("BUY") => Some(Side::Buy),
+            Some("SELL") => Some(Side::Sell),
+            _ => None,
+        },
+        status: status(o.status.as_deref()),
+        orig_qty: fixed(&o.orig_qty),
+        executed_qty,
+        avg_price,
+    }
+}
+
+fn orders(body: &[u8], is_cancel_answer: bool) -> Vec<OrderReport> {
+    serde_json::from_slice::<OneOrMany<WireOrder>>(body)
+        .map(|o| o.into_vec().into_iter().map(|o| report(o, is_cancel_answer)).collect())
+        .unwrap_or_default()
+}
+
+/// Reads the answer to a request classified as `action`.
+pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
+    let mut learned = Learned::default();
+    if !(200..300).contains(&status) {
+        // Binance answers a refused order with 4xx and `{"code":..,"msg":..}`;
+        // 5xx means the outcome is unknown and is not a refusal.
+        learned.venue_rejected = (400..500).contains(&status);
+        return learned;
+    }
+    match action {
+        Action::NewOrder(o) if o.test_only => {}
+        Action::NewOrder(_) | Action::Observe(Observation::OrderStatus) => learned.reports = orders(body, false),
+        Action::Cancel { .. } | Action::CancelAll { .. } => learned.reports = orders(body, true),
+        Action::Observe(Observation::OpenOrders { symbol }) => {
+            if let Ok(list) = serde_json::from_slice::<Vec<WireOrder>>(body) {
+                learned.reports = list.into_iter().map(|o| report(o, false)).collect();
+                learned.open_orders_complete = Some(symbol.clone());
+            }
+        }
+        Action::Observe(Observation::Account) => {
+            if let Ok(acct) = serde_json::from_slice::<WireAccount>(body) {
+                learned.balances = acct
+                    .balances
+                    .into_iter()
+                    .filter_map(|b| {
+                        let total = Fixed::parse(&b.free).ok()?.saturating_add(Fixed::parse(&b.locked).ok()?);
+                        Some(Balance { asset: b.asset.into(), total })
+                    })
+                    .collect();
+            }
+        }
+        Action::Observe(Observation::Ticker) => {
+            if let Ok(t) = serde_json::from_slice::<OneOrMany<WireTicker>>(body) {
+                learned.prices = t
+                    .into_vec()
+                    .into_iter()
+                    .filter_map(|t| Some((Symbol::new(&t.symbol), Fixed::parse(&t.price).ok().filter(|p| p.is_positive())?)))
+                    .collect();
+            }
+        }
+        Action::Pass => {}
+    }
+    learned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::OrderRef;
+
+    fn new_order_action() -> Action {
+        Action::NewOrder(crate::model::NewOrder {
+            symbol: Symbol::new("BTCUSDT"),
+            side: Side::Buy,
+            kind: crate::model::OrderKind::Market,
+            qty: Some(Fixed::from_units(1)),
+            quote_qty: None,
+            price: None,
+            stop_price: None,
+            time_in_force: None,
+            client_order_id: None,
+            reduce_only: false,
+            test_only: false,
+        })
+    }
+
+    #[test]
+    fn reads_full_fills() {
+        let body = br#"{"symbol":"BTCUSDT","orderId":28,"orderListId":-1,"clientOrderId":"abc","transactTime":1,
+            "price":"0.00000000","origQty":"0.20000000","executedQty":"0.20000000","cummulativeQuoteQty":"12000.00000000",
+            "status":"FILLED","timeInForce":"GTC","type":"MARKET","side":"BUY",
+            "fills":[{"price":"59000.00","qty":"0.10000000","commission":"0","commissionAsset":"BNB"},
+                     {"price":"61000.00","qty":"0.10000000","commission":"0","commissionAsset":"BNB"}]}"#;
+        let l = learn(&new_order_action(), 200, body);
+        let r = &l.reports[0];
+        assert_eq!(r.status, OrderStatus::Filled);
+        assert_eq!(r.executed_qty, Fixed::parse("0.2").unwrap());
+        assert_eq!(r.avg_price, Some(Fixed::from_units(60_000)));
+        assert_eq!(r.client_order_id.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn ack_without_status_counts_as_open() {
+        let body = br#"{"symbol":"BTCUSDT","orderId":28,"orderListId":-1,"clientOrderId":"abc","transactTime":1}"#;
+        let l = learn(&new_order_action(), 200, body);
+        assert_eq!(l.reports[0].status, OrderStatus::Open);
+        assert_eq!(l.reports[0].executed_qty, Fixed::ZERO);
+    }
+
+    #[test]
+    fn reads_cancels_balances_and_errors() {
+        let cancel = Action::Cancel { symbol: Symbol::new("BTCUSDT"), order: OrderRef::ExchangeId(1) };
+        let body = br#"{"symbol":"BTCUSDT","origClientOrderId":"mine","orderId":1,"clientOrderId":"cancel-req","status":"CANCELED","executedQty":"0.00000000","side":"BUY"}"#;
+        let l = learn(&cancel, 200, body);
+        assert_eq!(l.reports[0].client_order_id.as_deref(), Some("mine"));
+        assert_eq!(l.reports[0].status, OrderStatus::Closed);
+
+        let acct = br#"{"balances":[{"asset":"BTC","free":"1.5","locked":"0.5"},{"asset":"USDT","free":"100","locked":"0"}]}"#;
+        let l = learn(&Action::Observe(Observation::Account), 200, acct);
+        assert_eq!(l.balances[0].total, Fixed::from_units(2));
+
+        let l = learn(&new_order_action(), 400, br#"{"code":-2010,"msg":"Account has insufficient balance"}"#);
+        assert!(l.venue_rejected);
+        let l = learn(&new_order_action(), 502, b"bad gateway");
+        assert!(!l.venue_rejected);
+    }
+}
