@@ -20,6 +20,7 @@
 //! | `telemetry` | every metric name, in one place |
 
 pub mod clock;
+pub mod config;
 pub mod market;
 pub mod model;
 pub mod paper;

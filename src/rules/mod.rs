@@ -3,6 +3,11 @@
 //! Knows no venue and does no I/O on the order path. Reloading builds a whole new
 //! rule set and swaps it in; a bad file never replaces good rules.
 
+pub mod check;
+pub mod file;
 pub mod reason;
+pub mod ruleset;
 
+pub use check::{check, Accepted, Decision, OrderContext, PriceView, TradingState};
 pub use reason::{Fault, RejectReason, Rejection};
+pub use ruleset::{AccountRules, EnvOverrides, RuleSet, SymbolRules};

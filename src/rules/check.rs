@@ -1,0 +1,266 @@
+//! The pure pre-trade check: an order plus a view of the account → accept or refuse.
+//!
+//! No I/O, no locks, no clock reads, no allocation on the accept path: the state
+//! layer gathers everything into `OrderContext` (under the account's lock) and
+//! reserves only if this accepts. Rules are evaluated in `RejectReason` order, so
+//! the first failing rule in that order is the one reported.
+//!
+//! Reducing orders: an order that can only shrink the position, even if every
+//! open order on the same side fills first, is refused only by a halt. Everything
+//! else (limits, breakers, stale data, bands, duplicates, rates) lets it through:
+//! a risk system that stops you closing a position is a known, hated failure.
+
+use super::ruleset::{AccountRules, SymbolRules};
+use super::{RejectReason, Rejection};
+use crate::model::{Fixed, NewOrder, OrderKind, Side};
+
+/// Trading state of an account or of the whole gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradingState {
+    Active,
+    /// Only orders that shrink a position pass.
+    ReduceOnly,
+    /// Only cancels pass.
+    Halted,
+}
+
+impl TradingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradingState::Active => "active",
+            TradingState::ReduceOnly => "reduce_only",
+            TradingState::Halted => "halted",
+        }
+    }
+    /// Metric encoding: 0 active, 1 reduce-only, 2 halted.
+    pub fn level(self) -> f64 {
+        match self {
+            TradingState::Active => 0.0,
+            TradingState::ReduceOnly => 1.0,
+            TradingState::Halted => 2.0,
+        }
+    }
+}
+
+/// Everything the check needs, gathered by the state layer.
+#[derive(Debug)]
+pub struct OrderContext<'a> {
+    pub order: &'a NewOrder,
+    pub account: &'a AccountRules,
+    pub symbol: &'a SymbolRules,
+    /// The stricter of the global and the account state.
+    pub trading_state: TradingState,
+    pub symbol_allowed: bool,
+    /// Set while the symbol's circuit breaker is open: when it closes (ms).
+    pub breaker_open_until_ms: Option<i64>,
+    /// Reference price in the symbol's quote currency, if fresh enough.
+    pub reference_price: PriceView,
+    /// USD per unit of the quote currency (1 for stablecoins), if known and fresh.
+    pub quote_usd: Option<f64>,
+    /// Filled position in the base asset (signed).
+    pub position_qty: Fixed,
+    /// Remaining quantity of open buy / sell orders on this base asset.
+    pub open_buy_qty: Fixed,
+    pub open_sell_qty: Fixed,
+    pub open_orders: u32,
+    pub daily_trades: u32,
+    pub client_order_id_seen: bool,
+    pub same_order_recently: bool,
+    /// Configured capital, or the equity learned from balances.
+    pub capital_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PriceView {
+    Fresh(Fixed),
+    Stale { age_ms: i64, max_age_ms: i64 },
+    Missing,
+}
+
+/// An accepted order's figures, for reservation and metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Accepted {
+    /// Base quantity (derived from the quote size and reference price if needed).
+    pub qty: Fixed,
+    /// Worst-case notional of this order in USD (0 if unknown for a reducing order).
+    pub notional_usd: f64,
+    pub reducing: bool,
+}
+
+pub type Decision = Result<Accepted, Rejection>;
+
+fn reject(reason: RejectReason, msg: String) -> Decision {
+    Err(Rejection::new(reason, msg))
+}
+
+/// Whether `qty` on `side` can only shrink the position even if every open order
+/// on that side fills first.
+pub fn is_reducing(side: Side, qty: Fixed, position: Fixed, open_buy: Fixed, open_sell: Fixed) -> bool {
+    match side {
+        Side::Sell => position.is_positive() && qty.0 <= position.0.saturating_sub(open_sell.0),
+        Side::Buy => position.0 < 0 && qty.0 <= position.0.saturating_neg().saturating_sub(open_buy.0),
+    }
+}
+
+/// Decides on one order.
+pub fn check(ctx: &OrderContext<'_>) -> Decision {
+    let o = ctx.order;
+    if ctx.trading_state == TradingState::Halted {
+        return reject(RejectReason::TradingHalted, "trading is halted; only cancels pass".into());
+    }
+    let ref_price = match ctx.reference_price {
+        PriceView::Fresh(p) => Some(p),
+        _ => None,
+    };
+    // Base quantity: given, or derived from a quote-sized market order.
+    let qty = match (o.qty, o.quote_qty, ref_price.or(o.price)) {
+        (Some(q), _, _) => Some(q),
+        (None, Some(quote), Some(p)) => Fixed::div_to_qty(quote, p),
+        _ => None,
+    };
+    let reducing = o.reduce_only
+        || qty.is_some_and(|q| is_reducing(o.side, q, ctx.position_qty, ctx.open_buy_qty, ctx.open_sell_qty));
+    if reducing {
+        let notional_usd = match (qty, ref_price.or(o.price), ctx.quote_usd) {
+            (Some(q), Some(p), Some(fx)) => q.mul_f64(p) * fx,
+            _ => 0.0,
+        };
+        return Ok(Accepted { qty: qty.unwrap_or(Fixed::ZERO), notional_usd, reducing: true });
+    }
+
+    if !ctx.symbol_allowed {
+        return reject(RejectReason::SymbolNotAllowed, format!("{} is not allowed by the symbol rules", o.symbol));
+    }
+    if let Some(until) = ctx.breaker_open_until_ms {
+        return reject(
+            RejectReason::CircuitBreakerOpen,
+            format!("{} paused after a large price move until {} (unix ms)", o.symbol, until),
+        );
+    }
+    if ctx.trading_state == TradingState::ReduceOnly {
+        return reject(RejectReason::ReduceOnly, format!("account is reduce-only and this {} {} would not reduce the position", o.side.as_str(), o.symbol));
+    }
+    let ref_price = match ctx.reference_price {
+        PriceView::Fresh(p) => p,
+        PriceView::Stale { age_ms, max_age_ms } => {
+            return reject(
+                RejectReason::MarketDataStale,
+                format!("reference price for {} is {:.1} s old (max {:.1} s)", o.symbol, age_ms as f64 / 1000.0, max_age_ms as f64 / 1000.0),
+            )
+        }
+        PriceView::Missing => return reject(RejectReason::MarketDataStale, format!("no reference price for {}", o.symbol)),
+    };
+    let Some(quote_usd) = ctx.quote_usd else {
+        return reject(RejectReason::MarketDataStale, format!("no fresh USD rate for the quote currency of {}", o.symbol));
+    };
+    let Some(qty) = qty else {
+        return reject(RejectReason::MalformedRequest, "order quantity could not be determined".into());
+    };
+
+    if matches!(o.kind, OrderKind::Limit | OrderKind::LimitMaker) {
+        if let Some(price) = o.price {
+            let deviation_pct = (price.to_f64() / ref_price.to_f64() - 1.0) * 100.0;
+            if deviation_pct.abs() > ctx.symbol.price_band_pct {
+                return reject(
+                    RejectReason::PriceBand,
+                    format!(
+                        "limit price {} is {:+.2}% from reference {} (band ±{}%)",
+                        price, deviation_pct, ref_price, ctx.symbol.price_band_pct
+                    ),
+                );
+            }
+        }
+    }
+
+    if ctx.client_order_id_seen {
+        return reject(
+            RejectReason::DuplicateClientOrderId,
+            format!("client order id '{}' was already used", o.client_order_id.as_deref().unwrap_or("")),
+        );
+    }
+    if ctx.same_order_recently {
+        return reject(
+            RejectReason::DuplicateOrder,
+            format!("identical {} {} {} order seen within the duplicate window", o.side.as_str(), qty, o.symbol),
+        );
+    }
+
+    if let Some(max) = ctx.symbol.max_order_qty {
+        if qty > max {
+            return reject(RejectReason::MaxOrderQty, format!("quantity {} {} exceeds limit {}", qty, o.symbol, max));
+        }
+    }
+    // Worst-case fill price: a buy pays at most its limit; a sell below the market
+    // still fills at the market; market and stop orders fill at the market.
+    let order_price = match (o.side, o.price) {
+        (Side::Buy, Some(limit)) => limit,
+        (Side::Sell, Some(limit)) => limit.max(ref_price),
+        (_, None) => ref_price,
+    };
+    let notional_usd = match o.quote_qty {
+        Some(quote) if o.qty.is_none() => quote.to_f64() * quote_usd,
+        _ => qty.mul_f64(order_price) * quote_usd,
+    };
+    if notional_usd > ctx.account.max_order_notional_usd {
+        return reject(
+            RejectReason::MaxOrderNotional,
+            format!("order notional {:.2} USD exceeds limit {:.2} USD", notional_usd, ctx.account.max_order_notional_usd),
+        );
+    }
+
+    // Worst case: the position plus every open order on the same side, plus this one.
+    let worst_qty = match o.side {
+        Side::Buy => ctx.position_qty.saturating_add(ctx.open_buy_qty).saturating_add(qty),
+        Side::Sell => ctx.position_qty.saturating_sub(ctx.open_sell_qty).saturating_sub(qty),
+    }
+    .abs();
+    if let Some(max) = ctx.symbol.max_position_qty {
+        if worst_qty > max {
+            return reject(
+                RejectReason::MaxPositionQty,
+                format!("worst-case position {} (filled {} + open orders + this) exceeds limit {}", worst_qty, ctx.position_qty, max),
+            );
+        }
+    }
+    let worst_notional_usd = worst_qty.mul_f64(ref_price) * quote_usd;
+    if let Some(max) = ctx.symbol.max_position_notional_usd {
+        if worst_notional_usd > max {
+            return reject(
+                RejectReason::MaxPositionNotional,
+                format!("worst-case position notional {:.2} USD exceeds limit {:.2} USD", worst_notional_usd, max),
+            );
+        }
+    }
+    match ctx.capital_usd {
+        Some(capital) if capital > 0.0 => {
+            let pct = worst_notional_usd / capital * 100.0;
+            if pct > ctx.account.max_single_position_pct {
+                return reject(
+                    RejectReason::MaxPositionPct,
+                    format!(
+                        "worst-case position {:.2} USD is {:.2}% of capital {:.2} USD (limit {}%)",
+                        worst_notional_usd, pct, capital, ctx.account.max_single_position_pct
+                    ),
+                );
+            }
+        }
+        _ => {
+            return reject(
+                RejectReason::CapitalUnknown,
+                "account capital unknown: set capital_usd in the rules or let riskgate see GET /api/v3/account".into(),
+            )
+        }
+    }
+
+    if ctx.open_orders >= ctx.account.max_open_orders {
+        return reject(RejectReason::MaxOpenOrders, format!("{} open orders (limit {})", ctx.open_orders, ctx.account.max_open_orders));
+    }
+    if !o.test_only && ctx.daily_trades >= ctx.account.max_daily_trades {
+        return reject(
+            RejectReason::MaxDailyTrades,
+            format!("{} orders accepted today (UTC), limit {}", ctx.daily_trades, ctx.account.max_daily_trades),
+        );
+    }
+    Ok(Accepted { qty, notional_usd, reducing: false })
+}

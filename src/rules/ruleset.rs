@@ -1,0 +1,135 @@
+//! The immutable, fully resolved rule set the order path reads.
+//!
+//! Built once per (re)load by `file::build`; shared behind an `ArcSwap` so the
+//! order path reads it without locking. Every per-account and per-symbol value is
+//! resolved at build time, so a lookup is one or two hash probes.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::model::Fixed;
+
+/// Built-in values used where no rule file and no environment variable sets one.
+pub struct Defaults {
+    pub max_order_notional_usd: f64,
+    pub max_single_position_pct: f64,
+    pub max_open_orders: u32,
+    pub max_daily_trades: u32,
+    pub rate_limit_orders_per_s: u32,
+    pub rate_limit_burst: u32,
+    pub price_band_pct: f64,
+    pub max_price_age_s: f64,
+    pub duplicate_window_s: f64,
+    pub breaker_enabled: bool,
+    pub breaker_max_move_pct: f64,
+    pub breaker_window_s: f64,
+    pub breaker_pause_s: f64,
+}
+
+/// The seed's defaults (MAX_ORDER_SIZE_USD 10000, MAX_SINGLE_POSITION_PCT 20,
+/// MAX_DAILY_TRADES 50) and conservative values for the rest.
+pub const DEFAULTS: Defaults = Defaults {
+    max_order_notional_usd: 10_000.0,
+    max_single_position_pct: 20.0,
+    max_open_orders: 20,
+    max_daily_trades: 50,
+    rate_limit_orders_per_s: 10,
+    rate_limit_burst: 20,
+    price_band_pct: 5.0,
+    max_price_age_s: 10.0,
+    duplicate_window_s: 2.0,
+    breaker_enabled: true,
+    breaker_max_move_pct: 10.0,
+    breaker_window_s: 60.0,
+    breaker_pause_s: 300.0,
+};
+
+/// Values from the environment that override the rule files for every account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvOverrides {
+    pub max_single_position_pct: Option<f64>,
+    pub max_daily_trades: Option<u32>,
+    pub max_order_size_usd: Option<f64>,
+    pub circuit_breaker_enabled: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateRule {
+    pub orders_per_s: u32,
+    pub burst: u32,
+}
+
+/// Limits for one account on one symbol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymbolRules {
+    pub max_order_qty: Option<Fixed>,
+    pub max_position_qty: Option<Fixed>,
+    pub max_position_notional_usd: Option<f64>,
+    pub price_band_pct: f64,
+}
+
+/// Limits for one account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountRules {
+    /// Capital for concentration limits; None = use the equity learned from balances.
+    pub capital_usd: Option<f64>,
+    pub max_order_notional_usd: f64,
+    pub max_single_position_pct: f64,
+    pub max_open_orders: u32,
+    pub max_daily_trades: u32,
+    /// None = no rate limit.
+    pub rate: Option<RateRule>,
+    pub symbols: HashMap<Box<str>, SymbolRules>,
+    pub default_symbol: SymbolRules,
+}
+
+impl AccountRules {
+    pub fn symbol(&self, symbol: &str) -> &SymbolRules {
+        self.symbols.get(symbol).unwrap_or(&self.default_symbol)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BreakerRule {
+    pub enabled: bool,
+    pub max_move_pct: f64,
+    pub window_ms: i64,
+    pub pause_ms: i64,
+}
+
+#[derive(Debug)]
+pub struct RuleSet {
+    /// Increments on every successful load.
+    pub version: u64,
+    pub files: Vec<PathBuf>,
+    pub accounts: HashMap<Box<str>, Arc<AccountRules>>,
+    pub default_account: Arc<AccountRules>,
+    pub max_price_age_ms: i64,
+    pub duplicate_window_ms: i64,
+    pub breakers: HashMap<Box<str>, BreakerRule>,
+    pub default_breaker: BreakerRule,
+    /// None = every symbol not blocked is allowed.
+    pub allowed_symbols: Option<HashSet<Box<str>>>,
+    pub blocked_symbols: HashSet<Box<str>>,
+}
+
+impl RuleSet {
+    /// The rules for an account alias (or the `*` rules for unnamed accounts).
+    pub fn account(&self, alias: Option<&str>) -> &Arc<AccountRules> {
+        alias.and_then(|a| self.accounts.get(a)).unwrap_or(&self.default_account)
+    }
+
+    pub fn breaker(&self, symbol: &str) -> &BreakerRule {
+        self.breakers.get(symbol).unwrap_or(&self.default_breaker)
+    }
+
+    pub fn symbol_allowed(&self, symbol: &str) -> bool {
+        !self.blocked_symbols.contains(symbol) && self.allowed_symbols.as_ref().is_none_or(|a| a.contains(symbol))
+    }
+
+    /// A rule set from built-in defaults only (no files).
+    pub fn defaults() -> RuleSet {
+        super::file::build(&[], &[], &EnvOverrides::default(), 0).unwrap_or_else(|_| unreachable!("empty rule set always builds"))
+    }
+}
