@@ -26,4 +26,5 @@ pub mod model;
 pub mod paper;
 pub mod risk;
 pub mod rules;
+pub mod state;
 pub mod venue;

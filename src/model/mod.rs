@@ -8,5 +8,5 @@ pub mod instrument;
 pub mod order;
 
 pub use decimal::{Fixed, DecimalError};
-pub use instrument::{Instrument, InstrumentId, Symbol};
+pub use instrument::{Instrument, InstrumentId, Symbol, USD_STABLE_ASSETS};
 pub use order::*;

@@ -1,0 +1,321 @@
+//! One account's book: holdings, open orders, today's count, duplicate memory,
+//! trading state. Changes only through `apply(&Event)`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use crate::clock::MS_PER_DAY;
+use crate::model::{Fixed, OrderReport, Side, Symbol};
+use crate::rules::TradingState;
+
+use super::event::Event;
+
+/// Client order ids remembered per account for duplicate detection.
+pub const MAX_REMEMBERED_CLIENT_IDS: usize = 50_000;
+/// Recent order fingerprints kept for the duplicate-order window.
+pub const MAX_RECENT_FINGERPRINTS: usize = 4096;
+/// Open orders tracked per account (beyond what any rule allows, as a backstop).
+pub const MAX_TRACKED_ORDERS: usize = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderPhase {
+    /// Forwarded, no answer yet.
+    Sent,
+    /// The venue acknowledged it; it may rest on the book.
+    Live,
+    /// No answer (timeout, reset): counted as live until an answer settles it.
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpenOrder {
+    pub reservation: u64,
+    pub symbol: Symbol,
+    pub base: Arc<str>,
+    pub quote: Arc<str>,
+    pub side: Side,
+    pub orig_qty: Fixed,
+    pub executed_qty: Fixed,
+    pub price: Option<Fixed>,
+    pub exchange_order_id: Option<i64>,
+    pub client_order_id: Option<Box<str>>,
+    pub phase: OrderPhase,
+    pub since_ms: i64,
+}
+
+impl OpenOrder {
+    pub fn remaining(&self) -> Fixed {
+        self.orig_qty.saturating_sub(self.executed_qty).max(Fixed::ZERO)
+    }
+
+    pub fn matches(&self, r: &OrderReport) -> bool {
+        if self.symbol != r.symbol {
+            return false;
+        }
+        match (self.exchange_order_id, r.exchange_order_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.client_order_id.is_some() && self.client_order_id == r.client_order_id,
+        }
+    }
+}
+
+/// The serialisable part of a book (journal snapshots, status).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BookSnapshot {
+    pub day: i64,
+    pub daily_trades: u32,
+    pub holdings: Vec<(Arc<str>, Fixed)>,
+    pub open_orders: Vec<OpenOrder>,
+    pub next_reservation: u64,
+    pub client_order_ids: Vec<Box<str>>,
+    pub recent: Vec<(u64, i64)>,
+    pub trading_state: Option<TradingState>,
+    pub trading_state_why: String,
+}
+
+#[derive(Debug)]
+pub struct Book {
+    pub day: i64,
+    pub daily_trades: u32,
+    /// Every asset's balance (base assets are positions; quote assets are cash).
+    pub holdings: HashMap<Arc<str>, Fixed>,
+    pub open: Vec<OpenOrder>,
+    pub next_reservation: u64,
+    client_ids: HashSet<Box<str>>,
+    client_id_order: VecDeque<Box<str>>,
+    /// (fingerprint, ts_ms) of recently accepted orders.
+    recent: VecDeque<(u64, i64)>,
+    pub trading_state: TradingState,
+    pub trading_state_why: String,
+}
+
+impl Default for Book {
+    fn default() -> Book {
+        Book {
+            day: 0,
+            daily_trades: 0,
+            holdings: HashMap::new(),
+            open: Vec::new(),
+            next_reservation: 1,
+            client_ids: HashSet::new(),
+            client_id_order: VecDeque::new(),
+            recent: VecDeque::new(),
+            trading_state: TradingState::Active,
+            trading_state_why: String::new(),
+        }
+    }
+}
+
+/// Totals over one base asset's open orders.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OpenExposure {
+    pub buy_qty: Fixed,
+    pub sell_qty: Fixed,
+}
+
+impl Book {
+    pub fn position(&self, base: &str) -> Fixed {
+        self.holdings.get(base).copied().unwrap_or(Fixed::ZERO)
+    }
+
+    pub fn open_exposure(&self, base: &str) -> OpenExposure {
+        let mut e = OpenExposure::default();
+        for o in self.open.iter().filter(|o| &*o.base == base) {
+            match o.side {
+                Side::Buy => e.buy_qty = e.buy_qty.saturating_add(o.remaining()),
+                Side::Sell => e.sell_qty = e.sell_qty.saturating_add(o.remaining()),
+            }
+        }
+        e
+    }
+
+    /// Today's accepted-order count, zero if the last one was on an earlier UTC day.
+    pub fn trades_on(&self, day: i64) -> u32 {
+        if self.day == day {
+            self.daily_trades
+        } else {
+            0
+        }
+    }
+
+    pub fn client_id_seen(&self, id: &str) -> bool {
+        self.client_ids.contains(id)
+    }
+
+    pub fn seen_recently(&self, fingerprint: u64, now_ms: i64, window_ms: i64) -> bool {
+        self.recent.iter().rev().take_while(|(_, ts)| now_ms - ts <= window_ms).any(|(f, _)| *f == fingerprint)
+    }
+
+    pub fn find(&self, r: &OrderReport) -> Option<usize> {
+        self.open.iter().position(|o| o.matches(r))
+    }
+
+    pub fn find_reservation(&self, reservation: u64) -> Option<&OpenOrder> {
+        self.open.iter().find(|o| o.reservation == reservation)
+    }
+
+    fn remember_client_id(&mut self, id: &str) {
+        if self.client_ids.insert(id.into()) {
+            self.client_id_order.push_back(id.into());
+            if self.client_id_order.len() > MAX_REMEMBERED_CLIENT_IDS {
+                if let Some(old) = self.client_id_order.pop_front() {
+                    self.client_ids.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn add_fill(&mut self, base: &Arc<str>, quote: &Arc<str>, side: Side, qty: Fixed, price: Option<Fixed>) {
+        if qty.is_zero() {
+            return;
+        }
+        let signed = Fixed(qty.0 * side.sign());
+        let b = self.holdings.entry(base.clone()).or_default();
+        *b = b.saturating_add(signed);
+        if let Some(p) = price {
+            if let Some(cash) = Fixed::from_f64(qty.mul_f64(p)) {
+                let q = self.holdings.entry(quote.clone()).or_default();
+                *q = q.saturating_sub(Fixed(cash.0 * side.sign()));
+            }
+        }
+    }
+
+    /// Applies one account event. Events for other accounts must not be passed.
+    pub fn apply(&mut self, ev: &Event) {
+        match ev {
+            Event::Reserved { reservation, symbol, base, quote, side, qty, price, client_order_id, fingerprint, ts_ms, .. } => {
+                let day = ts_ms.div_euclid(MS_PER_DAY);
+                if day != self.day {
+                    self.day = day;
+                    self.daily_trades = 0;
+                }
+                self.daily_trades += 1;
+                self.next_reservation = self.next_reservation.max(reservation + 1);
+                if let Some(id) = client_order_id {
+                    self.remember_client_id(id);
+                }
+                self.recent.push_back((*fingerprint, *ts_ms));
+                if self.recent.len() > MAX_RECENT_FINGERPRINTS {
+                    self.recent.pop_front();
+                }
+                if self.open.len() < MAX_TRACKED_ORDERS {
+                    self.open.push(OpenOrder {
+                        reservation: *reservation,
+                        symbol: symbol.clone(),
+                        base: base.clone(),
+                        quote: quote.clone(),
+                        side: *side,
+                        orig_qty: *qty,
+                        executed_qty: Fixed::ZERO,
+                        price: *price,
+                        exchange_order_id: None,
+                        client_order_id: client_order_id.clone(),
+                        phase: OrderPhase::Sent,
+                        since_ms: *ts_ms,
+                    });
+                }
+            }
+            Event::Progress { reservation, exchange_order_id, client_order_id, executed_qty, avg_price, live, ts_ms, .. } => {
+                let Some(i) = self.open.iter().position(|o| o.reservation == *reservation) else { return };
+                let o = &mut self.open[i];
+                let delta = executed_qty.saturating_sub(o.executed_qty).max(Fixed::ZERO);
+                o.executed_qty = o.executed_qty.max(*executed_qty);
+                if exchange_order_id.is_some() {
+                    o.exchange_order_id = *exchange_order_id;
+                }
+                if client_order_id.is_some() {
+                    o.client_order_id = client_order_id.clone();
+                }
+                o.phase = OrderPhase::Live;
+                o.since_ms = *ts_ms;
+                let (base, quote, side, limit) = (o.base.clone(), o.quote.clone(), o.side, o.price);
+                if !live || o.remaining().is_zero() {
+                    self.open.swap_remove(i);
+                }
+                self.add_fill(&base, &quote, side, delta, avg_price.or(limit));
+            }
+            Event::OutcomeUnknown { reservation, ts_ms, .. } => {
+                if let Some(o) = self.open.iter_mut().find(|o| o.reservation == *reservation) {
+                    if o.phase == OrderPhase::Sent {
+                        o.phase = OrderPhase::Unknown;
+                        o.since_ms = *ts_ms;
+                    }
+                }
+            }
+            Event::Released { reservation, .. } => self.open.retain(|o| o.reservation != *reservation),
+            Event::Discovered {
+                reservation,
+                symbol,
+                base,
+                quote,
+                side,
+                orig_qty,
+                executed_qty,
+                price,
+                exchange_order_id,
+                client_order_id,
+                ts_ms,
+                ..
+            } => {
+                self.next_reservation = self.next_reservation.max(reservation + 1);
+                if self.open.len() < MAX_TRACKED_ORDERS {
+                    self.open.push(OpenOrder {
+                        reservation: *reservation,
+                        symbol: symbol.clone(),
+                        base: base.clone(),
+                        quote: quote.clone(),
+                        side: *side,
+                        orig_qty: *orig_qty,
+                        executed_qty: *executed_qty,
+                        price: *price,
+                        exchange_order_id: *exchange_order_id,
+                        client_order_id: client_order_id.clone(),
+                        phase: OrderPhase::Live,
+                        since_ms: *ts_ms,
+                    });
+                }
+            }
+            Event::Holdings { holdings, .. } => {
+                self.holdings = holdings.iter().cloned().collect();
+            }
+            Event::TradingState { state, why, .. } => {
+                self.trading_state = *state;
+                self.trading_state_why = why.clone();
+            }
+            Event::Snapshot { book, .. } => self.restore(book),
+            Event::BreakerTripped { .. } => {}
+        }
+    }
+
+    pub fn snapshot(&self) -> BookSnapshot {
+        let mut holdings: Vec<_> = self.holdings.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        holdings.sort();
+        BookSnapshot {
+            day: self.day,
+            daily_trades: self.daily_trades,
+            holdings,
+            open_orders: self.open.clone(),
+            next_reservation: self.next_reservation,
+            client_order_ids: self.client_id_order.iter().cloned().collect(),
+            recent: self.recent.iter().copied().collect(),
+            trading_state: Some(self.trading_state),
+            trading_state_why: self.trading_state_why.clone(),
+        }
+    }
+
+    fn restore(&mut self, s: &BookSnapshot) {
+        *self = Book::default();
+        self.day = s.day;
+        self.daily_trades = s.daily_trades;
+        self.holdings = s.holdings.iter().cloned().collect();
+        self.open = s.open_orders.clone();
+        self.next_reservation = s.next_reservation.max(1);
+        for id in &s.client_order_ids {
+            self.remember_client_id(id);
+        }
+        self.recent = s.recent.iter().copied().collect();
+        self.trading_state = s.trading_state.unwrap_or(TradingState::Active);
+        self.trading_state_why = s.trading_state_why.clone();
+    }
+}

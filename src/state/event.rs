@@ -1,0 +1,70 @@
+//! Journal events: every change to durable state, and nothing else.
+//!
+//! State changes only by applying an event (`Book::apply`, `Engine::apply_global`),
+//! the same way live and on replay, so a restart rebuilds exactly what was there.
+
+use std::sync::Arc;
+
+use crate::model::{AccountId, Fixed, Side, Symbol};
+use crate::rules::TradingState;
+
+use super::book::BookSnapshot;
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// An order passed the check and was reserved, before it was forwarded.
+    Reserved {
+        account: AccountId,
+        reservation: u64,
+        symbol: Symbol,
+        base: Arc<str>,
+        quote: Arc<str>,
+        side: Side,
+        qty: Fixed,
+        price: Option<Fixed>,
+        client_order_id: Option<Box<str>>,
+        fingerprint: u64,
+        ts_ms: i64,
+    },
+    /// The venue reported on an order we track (ack, partial fill, fill, cancel).
+    Progress {
+        account: AccountId,
+        reservation: u64,
+        exchange_order_id: Option<i64>,
+        client_order_id: Option<Box<str>>,
+        /// Cumulative executed base quantity.
+        executed_qty: Fixed,
+        avg_price: Option<Fixed>,
+        live: bool,
+        ts_ms: i64,
+    },
+    /// The order's outcome is unknown (timeout, reset): it stays counted as live.
+    OutcomeUnknown { account: AccountId, reservation: u64, ts_ms: i64 },
+    /// The reservation is void: the venue refused the order, it was never sent,
+    /// or a complete open-orders answer no longer lists it.
+    Released { account: AccountId, reservation: u64, why: Box<str>, ts_ms: i64 },
+    /// An open order riskgate did not place (seen in an open-orders answer).
+    Discovered {
+        account: AccountId,
+        reservation: u64,
+        symbol: Symbol,
+        base: Arc<str>,
+        quote: Arc<str>,
+        side: Side,
+        orig_qty: Fixed,
+        executed_qty: Fixed,
+        price: Option<Fixed>,
+        exchange_order_id: Option<i64>,
+        client_order_id: Option<Box<str>>,
+        ts_ms: i64,
+    },
+    /// Balances the venue reported replace what riskgate believed.
+    Holdings { account: AccountId, holdings: Vec<(Arc<str>, Fixed)>, ts_ms: i64 },
+    /// Kill switch: `account` None is the global state.
+    TradingState { account: Option<AccountId>, state: TradingState, who: Box<str>, why: String, ts_ms: i64 },
+    /// A symbol's circuit breaker opened until `until_ms`.
+    BreakerTripped { symbol: Symbol, until_ms: i64, move_pct: f64, ts_ms: i64 },
+    /// Compaction: one account's whole book.
+    Snapshot { account: AccountId, book: Box<BookSnapshot> },
+}

@@ -1,0 +1,511 @@
+//! State: accounts, their books, the global trading state and the journal.
+//!
+//! The engine is where a check becomes a commitment: under one account's lock it
+//! gathers the facts, runs the pure `rules::check`, applies the rate limit, and
+//! journals and applies the reservation, so that concurrent orders that each fit
+//! but together do not can never all pass. It knows no wire format and makes no
+//! network calls.
+
+pub mod book;
+pub mod event;
+pub mod journal;
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use dashmap::DashMap;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use parking_lot::{Mutex, RwLock};
+use sha2::{Digest, Sha256};
+
+pub use book::{Book, BookSnapshot, OpenOrder, OrderPhase};
+pub use event::Event;
+pub use journal::{Durability, Journal, JournalError};
+
+use crate::clock::SharedClock;
+use crate::market::{Breakers, PriceBook};
+use crate::model::{AccountId, Fixed, Instrument, NewOrder, OrderKind, Symbol};
+use crate::rules::ruleset::RateRule;
+use crate::rules::{self, Accepted, OrderContext, RejectReason, Rejection, RuleSet, TradingState};
+use crate::venue::{Action, Learned};
+
+/// Most instruments remembered (symbols split into base and quote).
+pub const MAX_INSTRUMENTS: usize = 20_000;
+
+/// Identity of an API key: the first 8 bytes of its SHA-256, never the key.
+pub fn account_id_of(api_key: &[u8]) -> AccountId {
+    let digest = Sha256::digest(api_key);
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&digest[..8]);
+    AccountId(u64::from_be_bytes(b))
+}
+
+/// An account known by configuration.
+#[derive(Clone, Debug)]
+pub struct KnownAccount {
+    pub alias: Arc<str>,
+    pub id: AccountId,
+    /// Holdings to start from when the journal knows nothing of the account.
+    pub starting_holdings: Vec<(Arc<str>, Fixed)>,
+}
+
+pub struct EngineConfig {
+    pub state_dir: PathBuf,
+    pub durability: Durability,
+    pub max_accounts: usize,
+    pub known_accounts: Vec<KnownAccount>,
+}
+
+pub struct Account {
+    pub id: AccountId,
+    /// Alias from the config, or the id in hex: what metrics and status show.
+    pub label: Arc<str>,
+    pub alias: Option<Arc<str>>,
+    book: Mutex<Book>,
+    limiter: Mutex<Option<(RateRule, DefaultDirectRateLimiter)>>,
+}
+
+impl Account {
+    fn new(id: AccountId, alias: Option<Arc<str>>) -> Account {
+        Account {
+            id,
+            label: alias.clone().unwrap_or_else(|| Arc::from(id.to_string())),
+            alias,
+            book: Mutex::new(Book::default()),
+            limiter: Mutex::new(None),
+        }
+    }
+
+    /// A copy of the book for status and metrics.
+    pub fn snapshot(&self) -> BookSnapshot {
+        self.book.lock().snapshot()
+    }
+
+    /// Takes one token from the account's rate limiter, rebuilt if the rule changed.
+    fn take_rate_token(&self, rule: Option<RateRule>) -> bool {
+        let Some(rule) = rule else { return true };
+        let mut slot = self.limiter.lock();
+        if slot.as_ref().is_none_or(|(r, _)| *r != rule) {
+            let per_s = NonZeroU32::new(rule.orders_per_s).unwrap_or(NonZeroU32::MIN);
+            let burst = NonZeroU32::new(rule.burst).unwrap_or(NonZeroU32::MIN);
+            *slot = Some((rule, RateLimiter::direct(Quota::per_second(per_s).allow_burst(burst))));
+        }
+        slot.as_ref().is_some_and(|(_, l)| l.check().is_ok())
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GlobalState {
+    pub state: TradingState,
+    pub who: String,
+    pub why: String,
+    pub since_ms: i64,
+}
+
+/// An accepted order's reservation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Submitted {
+    /// None for test orders, which are never reserved.
+    pub reservation: Option<u64>,
+    pub accepted: Accepted,
+}
+
+pub struct Engine {
+    clock: SharedClock,
+    pub rules: Arc<ArcSwap<RuleSet>>,
+    pub prices: Arc<PriceBook>,
+    pub breakers: Breakers,
+    accounts: DashMap<AccountId, Arc<Account>>,
+    keys: DashMap<Box<[u8]>, Arc<Account>>,
+    aliases: HashMap<AccountId, Arc<str>>,
+    instruments: DashMap<Box<str>, Arc<Instrument>>,
+    global: RwLock<GlobalState>,
+    journal: Journal,
+    max_accounts: usize,
+}
+
+/// FNV-1a over an order's identifying fields: stable across restarts.
+fn fingerprint(o: &NewOrder, qty: Fixed) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(o.symbol.as_str().as_bytes());
+    eat(&[o.side as u8, o.kind as u8]);
+    eat(&qty.0.to_le_bytes());
+    eat(&o.price.unwrap_or_default().0.to_le_bytes());
+    eat(&o.stop_price.unwrap_or_default().0.to_le_bytes());
+    h
+}
+
+impl Engine {
+    /// Opens the state directory: replays the journal, compacts it, and restores.
+    pub fn open(cfg: EngineConfig, clock: SharedClock, rules: Arc<ArcSwap<RuleSet>>, prices: Arc<PriceBook>) -> Result<Engine, JournalError> {
+        std::fs::create_dir_all(&cfg.state_dir).map_err(|source| JournalError::Io { path: cfg.state_dir.clone(), source })?;
+        let path = cfg.state_dir.join("journal.log");
+        let replayed = Journal::replay(&path)?;
+        if replayed.truncated_bytes > 0 {
+            tracing::warn!(bytes = replayed.truncated_bytes, "journal had a torn tail (crash mid-write); cut it");
+        }
+        let aliases: HashMap<AccountId, Arc<str>> = cfg.known_accounts.iter().map(|a| (a.id, a.alias.clone())).collect();
+        let accounts: DashMap<AccountId, Arc<Account>> = DashMap::new();
+        let breakers = Breakers::new();
+        let mut global = GlobalState { state: TradingState::Active, who: "startup".into(), why: String::new(), since_ms: clock.now_ms() };
+        let get = |id: AccountId| accounts.entry(id).or_insert_with(|| Arc::new(Account::new(id, aliases.get(&id).cloned()))).clone();
+        for ev in &replayed.events {
+            match ev {
+                Event::TradingState { account: None, state, who, why, ts_ms } => {
+                    global = GlobalState { state: *state, who: who.to_string(), why: why.clone(), since_ms: *ts_ms };
+                }
+                Event::BreakerTripped { symbol, until_ms, .. } => breakers.restore(symbol, *until_ms),
+                Event::Reserved { account, .. }
+                | Event::Progress { account, .. }
+                | Event::OutcomeUnknown { account, .. }
+                | Event::Released { account, .. }
+                | Event::Discovered { account, .. }
+                | Event::Holdings { account, .. }
+                | Event::Snapshot { account, .. }
+                | Event::TradingState { account: Some(account), .. } => get(*account).book.lock().apply(ev),
+            }
+        }
+        // Configured starting holdings apply only to accounts the journal has never seen.
+        let now = clock.now_ms();
+        let mut seeded = Vec::new();
+        for known in &cfg.known_accounts {
+            if !accounts.contains_key(&known.id) && !known.starting_holdings.is_empty() {
+                let ev = Event::Holdings { account: known.id, holdings: known.starting_holdings.clone(), ts_ms: now };
+                get(known.id).book.lock().apply(&ev);
+                seeded.push(known.id);
+            }
+        }
+        // Compact: one snapshot per account plus the global state and open breakers.
+        let mut compacted = Vec::with_capacity(accounts.len() + 2);
+        compacted.push(Event::TradingState { account: None, state: global.state, who: global.who.clone().into(), why: global.why.clone(), ts_ms: global.since_ms });
+        for (symbol, until_ms) in breakers.open(now) {
+            compacted.push(Event::BreakerTripped { symbol, until_ms, move_pct: 0.0, ts_ms: now });
+        }
+        for a in accounts.iter() {
+            compacted.push(Event::Snapshot { account: a.id, book: Box::new(a.snapshot()) });
+        }
+        let journal = Journal::rewrite(&path, &compacted, cfg.durability)?;
+        tracing::info!(
+            events = replayed.events.len(),
+            accounts = accounts.len(),
+            seeded = seeded.len(),
+            global_state = global.state.as_str(),
+            path = %path.display(),
+            "state restored from journal"
+        );
+        Ok(Engine {
+            clock,
+            rules,
+            prices,
+            breakers,
+            accounts,
+            keys: DashMap::new(),
+            aliases,
+            instruments: DashMap::new(),
+            global: RwLock::new(global),
+            journal,
+            max_accounts: cfg.max_accounts.max(1),
+        })
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The account for an API key, created on first sight (up to the configured maximum).
+    pub fn account_for_key(&self, api_key: &[u8]) -> Result<Arc<Account>, Rejection> {
+        if let Some(a) = self.keys.get(api_key) {
+            return Ok(a.clone());
+        }
+        if self.keys.len() >= self.max_accounts * 4 {
+            // Many keys for few accounts means someone is cycling keys; bound the cache.
+            self.keys.clear();
+        }
+        let id = account_id_of(api_key);
+        let account = match self.accounts.get(&id) {
+            Some(a) => a.clone(),
+            None => {
+                if self.accounts.len() >= self.max_accounts {
+                    return Err(Rejection::new(RejectReason::TooManyAccounts, format!("more than {} accounts", self.max_accounts)));
+                }
+                self.accounts.entry(id).or_insert_with(|| Arc::new(Account::new(id, self.aliases.get(&id).cloned()))).clone()
+            }
+        };
+        self.keys.insert(api_key.into(), account.clone());
+        Ok(account)
+    }
+
+    pub fn account(&self, id: AccountId) -> Option<Arc<Account>> {
+        self.accounts.get(&id).map(|a| a.clone())
+    }
+
+    pub fn account_by_label(&self, label: &str) -> Option<Arc<Account>> {
+        self.accounts.iter().find(|a| &*a.label == label).map(|a| a.clone())
+    }
+
+    pub fn accounts(&self) -> Vec<Arc<Account>> {
+        let mut v: Vec<_> = self.accounts.iter().map(|a| a.clone()).collect();
+        v.sort_by(|a, b| a.label.cmp(&b.label));
+        v
+    }
+
+    /// Base and quote of a symbol, learned by splitting it.
+    pub fn instrument(&self, symbol: &Symbol) -> Option<Arc<Instrument>> {
+        if let Some(i) = self.instruments.get(symbol.as_str()) {
+            return Some(i.clone());
+        }
+        let inst = Arc::new(Instrument::from_concatenated(symbol.as_str())?);
+        if self.instruments.len() < MAX_INSTRUMENTS {
+            self.instruments.insert(symbol.as_str().into(), inst.clone());
+        }
+        Some(inst)
+    }
+
+    pub fn global_state(&self) -> GlobalState {
+        self.global.read().clone()
+    }
+
+    /// Checks an order and, if it passes, reserves it and journals the reservation.
+    pub fn submit(&self, account: &Account, order: &NewOrder) -> Result<Submitted, Rejection> {
+        let rules = self.rules.load();
+        let now_ms = self.clock.now_ms();
+        let Some(instrument) = self.instrument(&order.symbol) else {
+            return Err(Rejection::new(RejectReason::MarketDataStale, format!("unknown instrument {}: no reference price", order.symbol)));
+        };
+        let account_rules = rules.account(account.alias.as_deref());
+        let symbol_rules = account_rules.symbol(order.symbol.as_str());
+        let price_view = self.prices.view(order.symbol.as_str(), now_ms, rules.max_price_age_ms);
+        let quote_usd = self.prices.quote_usd(&instrument, now_ms, rules.max_price_age_ms);
+        let breaker_open_until_ms = self.breakers.open_until(order.symbol.as_str(), now_ms);
+        let global_state = self.global.read().state;
+
+        let mut book = account.book.lock();
+        let exposure = book.open_exposure(&instrument.base);
+        let qty_for_fingerprint = order.qty.or(order.quote_qty).unwrap_or_default();
+        let fp = fingerprint(order, qty_for_fingerprint);
+        let capital_usd = account_rules.capital_usd.or_else(|| self.equity_usd(&book, now_ms, rules.max_price_age_ms));
+        let ctx = OrderContext {
+            order,
+            account: account_rules,
+            symbol: symbol_rules,
+            trading_state: global_state.max(book.trading_state),
+            symbol_allowed: rules.symbol_allowed(order.symbol.as_str()),
+            breaker_open_until_ms,
+            reference_price: price_view,
+            quote_usd,
+            position_qty: book.position(&instrument.base),
+            open_buy_qty: exposure.buy_qty,
+            open_sell_qty: exposure.sell_qty,
+            open_orders: book.open.len() as u32,
+            daily_trades: book.trades_on(now_ms.div_euclid(crate::clock::MS_PER_DAY)),
+            client_order_id_seen: order.client_order_id.as_deref().is_some_and(|id| book.client_id_seen(id)),
+            same_order_recently: book.seen_recently(fp, now_ms, rules.duplicate_window_ms),
+            capital_usd,
+        };
+        let accepted = rules::check(&ctx)?;
+        if order.test_only {
+            return Ok(Submitted { reservation: None, accepted });
+        }
+        // The rate limit is the last rule: refused orders do not spend tokens.
+        if !accepted.reducing && !account.take_rate_token(account_rules.rate) {
+            let r = account_rules.rate.map(|r| (r.orders_per_s, r.burst)).unwrap_or_default();
+            return Err(Rejection::new(RejectReason::RateLimit, format!("more than {} orders/s (burst {})", r.0, r.1)));
+        }
+        let reservation = book.next_reservation;
+        let ev = Event::Reserved {
+            account: account.id,
+            reservation,
+            symbol: order.symbol.clone(),
+            base: instrument.base.clone(),
+            quote: instrument.quote.clone(),
+            side: order.side,
+            qty: accepted.qty,
+            price: if order.kind == OrderKind::Market { None } else { order.price },
+            client_order_id: order.client_order_id.clone(),
+            fingerprint: fp,
+            ts_ms: now_ms,
+        };
+        // Journal before applying and before forwarding: if the journal cannot
+        // take it, the order does not go out.
+        if let Err(e) = self.journal.append(&ev) {
+            tracing::error!(error = %e, "journal append failed; refusing order");
+            return Err(Rejection::new(RejectReason::Internal, "state journal unavailable"));
+        }
+        book.apply(&ev);
+        Ok(Submitted { reservation: Some(reservation), accepted })
+    }
+
+    /// Equity from learned holdings at reference prices; None if any holding cannot be priced.
+    fn equity_usd(&self, book: &Book, now_ms: i64, max_age_ms: i64) -> Option<f64> {
+        if book.holdings.is_empty() {
+            return None;
+        }
+        book.holdings.iter().try_fold(0.0, |sum, (asset, qty)| {
+            if qty.is_zero() {
+                return Some(sum);
+            }
+            Some(sum + qty.to_f64() * self.prices.usd_rate(asset, now_ms, max_age_ms)?)
+        })
+    }
+
+    fn record(&self, book: &mut Book, ev: Event) {
+        if let Err(e) = self.journal.append(&ev) {
+            // Learning is best effort: the in-memory book still applies it, and a
+            // later answer from the venue corrects a lost record after restart.
+            tracing::error!(error = %e, "journal append failed while learning");
+        }
+        book.apply(&ev);
+    }
+
+    /// The venue could not be reached (`sent` false: certainly not executed) or
+    /// did not answer (`sent` true: outcome unknown, stays counted as live).
+    pub fn upstream_failed(&self, account: &Account, reservation: u64, sent: bool) {
+        let ts_ms = self.clock.now_ms();
+        let mut book = account.book.lock();
+        let ev = if sent {
+            Event::OutcomeUnknown { account: account.id, reservation, ts_ms }
+        } else {
+            Event::Released { account: account.id, reservation, why: "not sent: upstream unreachable".into(), ts_ms }
+        };
+        self.record(&mut book, ev);
+    }
+
+    /// Learns from the venue's answer to a forwarded request.
+    pub fn learn(&self, account: Option<&Account>, action: &Action, reservation: Option<u64>, learned: &Learned, request_started_ms: i64) {
+        let ts_ms = self.clock.now_ms();
+        for (symbol, price) in &learned.prices {
+            self.on_price(symbol, *price, ts_ms);
+        }
+        for r in &learned.reports {
+            if let Some(p) = r.avg_price.filter(|_| r.executed_qty.is_positive()) {
+                self.prices.update(&r.symbol, p, ts_ms);
+            }
+        }
+        let Some(account) = account else { return };
+        let mut book = account.book.lock();
+        let id = account.id;
+        if let (Action::NewOrder(_), Some(res)) = (action, reservation) {
+            if learned.venue_rejected {
+                self.record(&mut book, Event::Released { account: id, reservation: res, why: "venue refused the order".into(), ts_ms });
+                return;
+            }
+            if let Some(r) = learned.reports.first() {
+                let ev = Event::Progress {
+                    account: id,
+                    reservation: res,
+                    exchange_order_id: r.exchange_order_id,
+                    client_order_id: r.client_order_id.clone(),
+                    executed_qty: r.executed_qty,
+                    avg_price: r.avg_price,
+                    live: r.status.is_live(),
+                    ts_ms,
+                };
+                self.record(&mut book, ev);
+            }
+            return;
+        }
+        for r in &learned.reports {
+            if let Some(i) = book.find(r) {
+                let o = &book.open[i];
+                if o.executed_qty == r.executed_qty && r.status.is_live() && o.phase == OrderPhase::Live {
+                    continue; // nothing new
+                }
+                let ev = Event::Progress {
+                    account: id,
+                    reservation: o.reservation,
+                    exchange_order_id: r.exchange_order_id,
+                    client_order_id: r.client_order_id.clone(),
+                    executed_qty: r.executed_qty,
+                    avg_price: r.avg_price,
+                    live: r.status.is_live(),
+                    ts_ms,
+                };
+                self.record(&mut book, ev);
+            } else if r.status.is_live() {
+                let (Some(side), Some(orig_qty), Some(inst)) = (r.side, r.orig_qty, self.instrument(&r.symbol)) else { continue };
+                let reservation = book.next_reservation;
+                let ev = Event::Discovered {
+                    account: id,
+                    reservation,
+                    symbol: r.symbol.clone(),
+                    base: inst.base.clone(),
+                    quote: inst.quote.clone(),
+                    side,
+                    orig_qty,
+                    executed_qty: r.executed_qty,
+                    price: None,
+                    exchange_order_id: r.exchange_order_id,
+                    client_order_id: r.client_order_id.clone(),
+                    ts_ms,
+                };
+                self.record(&mut book, ev);
+            }
+        }
+        if let Some(scope) = &learned.open_orders_complete {
+            // Orders the venue no longer lists are not open. Only orders acked or
+            // timed out before the listing was asked for are settled; orders still
+            // in flight may simply not have reached the venue yet.
+            let gone: Vec<u64> = book
+                .open
+                .iter()
+                .filter(|o| scope.as_ref().is_none_or(|s| *s == o.symbol))
+                .filter(|o| o.phase != OrderPhase::Sent && o.since_ms < request_started_ms)
+                .filter(|o| !learned.reports.iter().any(|r| o.matches(r)))
+                .map(|o| o.reservation)
+                .collect();
+            for reservation in gone {
+                self.record(&mut book, Event::Released { account: id, reservation, why: "absent from open orders".into(), ts_ms });
+            }
+        }
+        if !learned.balances.is_empty() {
+            let holdings = learned.balances.iter().filter(|b| !b.total.is_zero()).map(|b| (Arc::<str>::from(&*b.asset), b.total)).collect();
+            self.record(&mut book, Event::Holdings { account: id, holdings, ts_ms });
+        }
+    }
+
+    /// A new reference price: updates the book and the symbol's circuit breaker.
+    pub fn on_price(&self, symbol: &Symbol, price: Fixed, now_ms: i64) {
+        self.prices.update(symbol, price, now_ms);
+        let rules = self.rules.load();
+        if let Some(trip) = self.breakers.on_price(symbol, price, now_ms, rules.breaker(symbol.as_str())) {
+            tracing::warn!(symbol = %trip.symbol, move_pct = trip.move_pct, until_ms = trip.until_ms, "circuit breaker opened");
+            let ev = Event::BreakerTripped { symbol: trip.symbol, until_ms: trip.until_ms, move_pct: trip.move_pct, ts_ms: now_ms };
+            if let Err(e) = self.journal.append(&ev) {
+                tracing::error!(error = %e, "journal append failed for breaker trip");
+            }
+        }
+    }
+
+    /// Sets the trading state globally (`account` None) or for one account; journaled first.
+    pub fn set_trading_state(&self, account: Option<&Account>, state: TradingState, who: &str, why: &str) -> Result<(), JournalError> {
+        let ts_ms = self.clock.now_ms();
+        let ev = Event::TradingState { account: account.map(|a| a.id), state, who: who.into(), why: why.to_string(), ts_ms };
+        match account {
+            None => {
+                let mut g = self.global.write();
+                self.journal.append(&ev)?;
+                *g = GlobalState { state, who: who.to_string(), why: why.to_string(), since_ms: ts_ms };
+            }
+            Some(a) => {
+                let mut book = a.book.lock();
+                self.journal.append(&ev)?;
+                book.apply(&ev);
+            }
+        }
+        tracing::warn!(scope = account.map(|a| &*a.label).unwrap_or("global"), state = state.as_str(), who, why, "trading state changed");
+        Ok(())
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.journal.path().to_path_buf()
+    }
+}
