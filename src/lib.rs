@@ -19,12 +19,17 @@
 //! | `config` | the validated, frozen runtime configuration |
 //! | `telemetry` | every metric name, in one place |
 
+pub mod admin;
+pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod market;
 pub mod model;
 pub mod paper;
+pub mod proxy;
 pub mod risk;
 pub mod rules;
 pub mod state;
+pub mod telemetry;
 pub mod venue;

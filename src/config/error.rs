@@ -15,18 +15,40 @@ pub struct SourceError {
 
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.col,
+            self.message
+        )
     }
 }
 
 impl SourceError {
     /// Locates byte offset `span.start` of `text` as line:col.
-    pub fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> SourceError {
+    pub fn at(
+        file: &Path,
+        text: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> SourceError {
         let offset = span.map(|s| s.start.min(text.len())).unwrap_or(0);
         let before = &text[..floor_char_boundary(text, offset)];
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-        SourceError { file: file.to_path_buf(), line, col, message: message.into() }
+        let col = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        SourceError {
+            file: file.to_path_buf(),
+            line,
+            col,
+            message: message.into(),
+        }
     }
 
     /// A TOML parse or shape error, with the message's own location text removed.
@@ -36,7 +58,12 @@ impl SourceError {
 
     /// A problem with the file as a whole (unreadable, say).
     pub fn whole_file(file: &Path, message: impl Into<String>) -> SourceError {
-        SourceError { file: file.to_path_buf(), line: 1, col: 1, message: message.into() }
+        SourceError {
+            file: file.to_path_buf(),
+            line: 1,
+            col: 1,
+            message: message.into(),
+        }
     }
 }
 

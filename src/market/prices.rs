@@ -39,7 +39,8 @@ impl PriceBook {
         if self.prices.len() >= MAX_PRICED_SYMBOLS {
             return false;
         }
-        self.prices.insert(symbol.clone(), PricePoint { price, seen_ms });
+        self.prices
+            .insert(symbol.clone(), PricePoint { price, seen_ms });
         true
     }
 
@@ -94,6 +95,9 @@ impl PriceBook {
     }
 
     pub fn all(&self) -> Vec<(Symbol, PricePoint)> {
-        self.prices.iter().map(|e| (e.key().clone(), *e.value())).collect()
+        self.prices
+            .iter()
+            .map(|e| (e.key().clone(), *e.value()))
+            .collect()
     }
 }

@@ -13,7 +13,9 @@ pub const FIXED_DECIMALS: u32 = 8;
 pub const FIXED_SCALE: i64 = 100_000_000;
 
 /// A signed fixed-point number with 8 decimals.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fixed(pub i64);
 
@@ -124,10 +126,6 @@ impl Fixed {
         Fixed(self.0.saturating_sub(o.0))
     }
 
-    pub fn neg(self) -> Fixed {
-        Fixed(self.0.saturating_neg())
-    }
-
     /// `self * other` in f64, e.g. quantity × price → quote notional.
     pub fn mul_f64(self, other: Fixed) -> f64 {
         (self.0 as i128 * other.0 as i128) as f64 / (FIXED_SCALE as f64 * FIXED_SCALE as f64)
@@ -170,9 +168,17 @@ impl fmt::Debug for Fixed {
 
 /// Formats with exactly `decimals` places (Binance answers `"0.00100000"`).
 pub fn format_fixed_padded(v: Fixed, decimals: u32) -> String {
-    let s = format!("{}.{:08}", v.0.unsigned_abs() / FIXED_SCALE as u64, v.0.unsigned_abs() % FIXED_SCALE as u64);
+    let s = format!(
+        "{}.{:08}",
+        v.0.unsigned_abs() / FIXED_SCALE as u64,
+        v.0.unsigned_abs() % FIXED_SCALE as u64
+    );
     let cut = s.len() - (FIXED_DECIMALS - decimals.min(FIXED_DECIMALS)) as usize;
-    let s = if decimals == 0 { s[..s.len() - 9].to_string() } else { s[..cut].to_string() };
+    let s = if decimals == 0 {
+        s[..s.len() - 9].to_string()
+    } else {
+        s[..cut].to_string()
+    };
     if v.0 < 0 {
         format!("-{s}")
     } else {
@@ -195,18 +201,27 @@ mod tests {
 
     #[test]
     fn refuses_non_canonical_numbers() {
-        for bad in ["", "1e3", "NaN", "nan", "inf", "-1", "+1", " 1", "1 ", ".5", "5.", "1.2.3", "0x10", "01", "1,5"] {
+        for bad in [
+            "", "1e3", "NaN", "nan", "inf", "-1", "+1", " 1", "1 ", ".5", "5.", "1.2.3", "0x10",
+            "01", "1,5",
+        ] {
             assert!(Fixed::parse(bad).is_err(), "{bad:?} must be refused");
         }
         assert_eq!(Fixed::parse("0.000000001"), Err(DecimalError::TooPrecise));
-        assert_eq!(Fixed::parse("99999999999999999999"), Err(DecimalError::TooLarge));
+        assert_eq!(
+            Fixed::parse("99999999999999999999"),
+            Err(DecimalError::TooLarge)
+        );
     }
 
     #[test]
     fn displays_trimmed_and_padded() {
         assert_eq!(Fixed::parse("1.50").unwrap().to_string(), "1.5");
         assert_eq!(Fixed(-100_000).to_string(), "-0.001");
-        assert_eq!(format_fixed_padded(Fixed::parse("0.001").unwrap(), 8), "0.00100000");
+        assert_eq!(
+            format_fixed_padded(Fixed::parse("0.001").unwrap(), 8),
+            "0.00100000"
+        );
         assert_eq!(format_fixed_padded(Fixed::parse("42").unwrap(), 2), "42.00");
         assert_eq!(format_fixed_padded(Fixed::parse("42").unwrap(), 0), "42");
     }
@@ -216,6 +231,9 @@ mod tests {
         let qty = Fixed::parse("90000000000").unwrap();
         let px = Fixed::parse("60000").unwrap();
         assert_eq!(qty.mul_f64(px), 5.4e15);
-        assert_eq!(Fixed::div_to_qty(Fixed::parse("100").unwrap(), Fixed::parse("50000").unwrap()), Some(Fixed(200_000)));
+        assert_eq!(
+            Fixed::div_to_qty(Fixed::parse("100").unwrap(), Fixed::parse("50000").unwrap()),
+            Some(Fixed(200_000))
+        );
     }
 }

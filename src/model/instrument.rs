@@ -48,12 +48,15 @@ pub struct Instrument {
 }
 
 /// Quote assets worth one US dollar for risk purposes.
-pub const USD_STABLE_ASSETS: &[&str] = &["USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "USD"];
+pub const USD_STABLE_ASSETS: &[&str] = &[
+    "USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "USD",
+];
 
 /// Quote assets recognised when splitting a concatenated symbol, longest first
 /// so that `FDUSD` wins over `USD`.
 const KNOWN_QUOTES: &[&str] = &[
-    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "JPY", "GBP", "USD",
+    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY",
+    "BRL", "JPY", "GBP", "USD",
 ];
 
 impl Instrument {

@@ -7,6 +7,6 @@ pub mod decimal;
 pub mod instrument;
 pub mod order;
 
-pub use decimal::{Fixed, DecimalError};
+pub use decimal::{DecimalError, Fixed};
 pub use instrument::{Instrument, InstrumentId, Symbol, USD_STABLE_ASSETS};
 pub use order::*;

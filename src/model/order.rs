@@ -3,7 +3,9 @@
 use super::{Fixed, Symbol};
 
 /// Stable identity of an account: a hash of its API key, never the key itself.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct AccountId(pub u64);
 
 impl std::fmt::Debug for AccountId {
@@ -58,7 +60,13 @@ pub enum OrderKind {
 impl OrderKind {
     /// Whether the order carries a limit price that the exchange will honour.
     pub fn has_limit_price(self) -> bool {
-        matches!(self, OrderKind::Limit | OrderKind::LimitMaker | OrderKind::StopLimit | OrderKind::TakeProfitLimit)
+        matches!(
+            self,
+            OrderKind::Limit
+                | OrderKind::LimitMaker
+                | OrderKind::StopLimit
+                | OrderKind::TakeProfitLimit
+        )
     }
 }
 

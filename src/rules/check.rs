@@ -15,7 +15,9 @@ use super::{RejectReason, Rejection};
 use crate::model::{Fixed, NewOrder, OrderKind, Side};
 
 /// Trading state of an account or of the whole gateway.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TradingState {
     Active,
@@ -96,10 +98,18 @@ fn reject(reason: RejectReason, msg: String) -> Decision {
 
 /// Whether `qty` on `side` can only shrink the position even if every open order
 /// on that side fills first.
-pub fn is_reducing(side: Side, qty: Fixed, position: Fixed, open_buy: Fixed, open_sell: Fixed) -> bool {
+pub fn is_reducing(
+    side: Side,
+    qty: Fixed,
+    position: Fixed,
+    open_buy: Fixed,
+    open_sell: Fixed,
+) -> bool {
     match side {
         Side::Sell => position.is_positive() && qty.0 <= position.0.saturating_sub(open_sell.0),
-        Side::Buy => position.0 < 0 && qty.0 <= position.0.saturating_neg().saturating_sub(open_buy.0),
+        Side::Buy => {
+            position.0 < 0 && qty.0 <= position.0.saturating_neg().saturating_sub(open_buy.0)
+        }
     }
 }
 
@@ -107,7 +117,10 @@ pub fn is_reducing(side: Side, qty: Fixed, position: Fixed, open_buy: Fixed, ope
 pub fn check(ctx: &OrderContext<'_>) -> Decision {
     let o = ctx.order;
     if ctx.trading_state == TradingState::Halted {
-        return reject(RejectReason::TradingHalted, "trading is halted; only cancels pass".into());
+        return reject(
+            RejectReason::TradingHalted,
+            "trading is halted; only cancels pass".into(),
+        );
     }
     let ref_price = match ctx.reference_price {
         PriceView::Fresh(p) => Some(p),
@@ -120,42 +133,83 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
         _ => None,
     };
     let reducing = o.reduce_only
-        || qty.is_some_and(|q| is_reducing(o.side, q, ctx.position_qty, ctx.open_buy_qty, ctx.open_sell_qty));
+        || qty.is_some_and(|q| {
+            is_reducing(
+                o.side,
+                q,
+                ctx.position_qty,
+                ctx.open_buy_qty,
+                ctx.open_sell_qty,
+            )
+        });
     if reducing {
         let notional_usd = match (qty, ref_price.or(o.price), ctx.quote_usd) {
             (Some(q), Some(p), Some(fx)) => q.mul_f64(p) * fx,
             _ => 0.0,
         };
-        return Ok(Accepted { qty: qty.unwrap_or(Fixed::ZERO), notional_usd, reducing: true });
+        return Ok(Accepted {
+            qty: qty.unwrap_or(Fixed::ZERO),
+            notional_usd,
+            reducing: true,
+        });
     }
 
     if !ctx.symbol_allowed {
-        return reject(RejectReason::SymbolNotAllowed, format!("{} is not allowed by the symbol rules", o.symbol));
+        return reject(
+            RejectReason::SymbolNotAllowed,
+            format!("{} is not allowed by the symbol rules", o.symbol),
+        );
     }
     if let Some(until) = ctx.breaker_open_until_ms {
         return reject(
             RejectReason::CircuitBreakerOpen,
-            format!("{} paused after a large price move until {} (unix ms)", o.symbol, until),
+            format!(
+                "{} paused after a large price move until {} (unix ms)",
+                o.symbol, until
+            ),
         );
     }
     if ctx.trading_state == TradingState::ReduceOnly {
-        return reject(RejectReason::ReduceOnly, format!("account is reduce-only and this {} {} would not reduce the position", o.side.as_str(), o.symbol));
+        return reject(
+            RejectReason::ReduceOnly,
+            format!(
+                "account is reduce-only and this {} {} would not reduce the position",
+                o.side.as_str(),
+                o.symbol
+            ),
+        );
     }
     let ref_price = match ctx.reference_price {
         PriceView::Fresh(p) => p,
         PriceView::Stale { age_ms, max_age_ms } => {
             return reject(
                 RejectReason::MarketDataStale,
-                format!("reference price for {} is {:.1} s old (max {:.1} s)", o.symbol, age_ms as f64 / 1000.0, max_age_ms as f64 / 1000.0),
+                format!(
+                    "reference price for {} is {:.1} s old (max {:.1} s)",
+                    o.symbol,
+                    age_ms as f64 / 1000.0,
+                    max_age_ms as f64 / 1000.0
+                ),
             )
         }
-        PriceView::Missing => return reject(RejectReason::MarketDataStale, format!("no reference price for {}", o.symbol)),
+        PriceView::Missing => {
+            return reject(
+                RejectReason::MarketDataStale,
+                format!("no reference price for {}", o.symbol),
+            )
+        }
     };
     let Some(quote_usd) = ctx.quote_usd else {
-        return reject(RejectReason::MarketDataStale, format!("no fresh USD rate for the quote currency of {}", o.symbol));
+        return reject(
+            RejectReason::MarketDataStale,
+            format!("no fresh USD rate for the quote currency of {}", o.symbol),
+        );
     };
     let Some(qty) = qty else {
-        return reject(RejectReason::MalformedRequest, "order quantity could not be determined".into());
+        return reject(
+            RejectReason::MalformedRequest,
+            "order quantity could not be determined".into(),
+        );
     };
 
     if matches!(o.kind, OrderKind::Limit | OrderKind::LimitMaker) {
@@ -176,19 +230,30 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
     if ctx.client_order_id_seen {
         return reject(
             RejectReason::DuplicateClientOrderId,
-            format!("client order id '{}' was already used", o.client_order_id.as_deref().unwrap_or("")),
+            format!(
+                "client order id '{}' was already used",
+                o.client_order_id.as_deref().unwrap_or("")
+            ),
         );
     }
     if ctx.same_order_recently {
         return reject(
             RejectReason::DuplicateOrder,
-            format!("identical {} {} {} order seen within the duplicate window", o.side.as_str(), qty, o.symbol),
+            format!(
+                "identical {} {} {} order seen within the duplicate window",
+                o.side.as_str(),
+                qty,
+                o.symbol
+            ),
         );
     }
 
     if let Some(max) = ctx.symbol.max_order_qty {
         if qty > max {
-            return reject(RejectReason::MaxOrderQty, format!("quantity {} {} exceeds limit {}", qty, o.symbol, max));
+            return reject(
+                RejectReason::MaxOrderQty,
+                format!("quantity {} {} exceeds limit {}", qty, o.symbol, max),
+            );
         }
     }
     // Worst-case fill price: a buy pays at most its limit; a sell below the market
@@ -205,21 +270,33 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
     if notional_usd > ctx.account.max_order_notional_usd {
         return reject(
             RejectReason::MaxOrderNotional,
-            format!("order notional {:.2} USD exceeds limit {:.2} USD", notional_usd, ctx.account.max_order_notional_usd),
+            format!(
+                "order notional {:.2} USD exceeds limit {:.2} USD",
+                notional_usd, ctx.account.max_order_notional_usd
+            ),
         );
     }
 
     // Worst case: the position plus every open order on the same side, plus this one.
     let worst_qty = match o.side {
-        Side::Buy => ctx.position_qty.saturating_add(ctx.open_buy_qty).saturating_add(qty),
-        Side::Sell => ctx.position_qty.saturating_sub(ctx.open_sell_qty).saturating_sub(qty),
+        Side::Buy => ctx
+            .position_qty
+            .saturating_add(ctx.open_buy_qty)
+            .saturating_add(qty),
+        Side::Sell => ctx
+            .position_qty
+            .saturating_sub(ctx.open_sell_qty)
+            .saturating_sub(qty),
     }
     .abs();
     if let Some(max) = ctx.symbol.max_position_qty {
         if worst_qty > max {
             return reject(
                 RejectReason::MaxPositionQty,
-                format!("worst-case position {} (filled {} + open orders + this) exceeds limit {}", worst_qty, ctx.position_qty, max),
+                format!(
+                    "worst-case position {} (filled {} + open orders + this) exceeds limit {}",
+                    worst_qty, ctx.position_qty, max
+                ),
             );
         }
     }
@@ -228,7 +305,10 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
         if worst_notional_usd > max {
             return reject(
                 RejectReason::MaxPositionNotional,
-                format!("worst-case position notional {:.2} USD exceeds limit {:.2} USD", worst_notional_usd, max),
+                format!(
+                    "worst-case position notional {:.2} USD exceeds limit {:.2} USD",
+                    worst_notional_usd, max
+                ),
             );
         }
     }
@@ -254,13 +334,26 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
     }
 
     if ctx.open_orders >= ctx.account.max_open_orders {
-        return reject(RejectReason::MaxOpenOrders, format!("{} open orders (limit {})", ctx.open_orders, ctx.account.max_open_orders));
+        return reject(
+            RejectReason::MaxOpenOrders,
+            format!(
+                "{} open orders (limit {})",
+                ctx.open_orders, ctx.account.max_open_orders
+            ),
+        );
     }
     if !o.test_only && ctx.daily_trades >= ctx.account.max_daily_trades {
         return reject(
             RejectReason::MaxDailyTrades,
-            format!("{} orders accepted today (UTC), limit {}", ctx.daily_trades, ctx.account.max_daily_trades),
+            format!(
+                "{} orders accepted today (UTC), limit {}",
+                ctx.daily_trades, ctx.account.max_daily_trades
+            ),
         );
     }
-    Ok(Accepted { qty, notional_usd, reducing: false })
+    Ok(Accepted {
+        qty,
+        notional_usd,
+        reducing: false,
+    })
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::ruleset::{AccountRules, BreakerRule, EnvOverrides, RateRule, RuleSet, SymbolRules, DEFAULTS};
+use super::ruleset::{
+    AccountRules, BreakerRule, EnvOverrides, RateRule, RuleSet, SymbolRules, DEFAULTS,
+};
 use crate::config::{SourceError, SourceErrors};
 use crate::model::Fixed;
 
@@ -104,11 +106,20 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn number(&mut self, v: &Option<Spanned<f64>>, name: &str, min_exclusive: f64, max: f64) -> Option<f64> {
+    fn number(
+        &mut self,
+        v: &Option<Spanned<f64>>,
+        name: &str,
+        min_exclusive: f64,
+        max: f64,
+    ) -> Option<f64> {
         let s = v.as_ref()?;
         let x = *s.get_ref();
         if !x.is_finite() || x <= min_exclusive || x > max {
-            self.errors.push(self.parsed.err(s, format!("{name} = {x}: must be > {min_exclusive} and <= {max}")));
+            self.errors.push(self.parsed.err(
+                s,
+                format!("{name} = {x}: must be > {min_exclusive} and <= {max}"),
+            ));
             return None;
         }
         Some(x)
@@ -118,7 +129,10 @@ impl Validator<'_> {
         let s = v.as_ref()?;
         let x = *s.get_ref();
         if !(0..=max).contains(&x) {
-            self.errors.push(self.parsed.err(s, format!("{name} = {x}: must be between 0 and {max}")));
+            self.errors.push(
+                self.parsed
+                    .err(s, format!("{name} = {x}: must be between 0 and {max}")),
+            );
             return None;
         }
         Some(x as u32)
@@ -148,7 +162,10 @@ impl SymbolValues {
         SymbolValues {
             max_order_qty: overlay(self.max_order_qty, general.max_order_qty),
             max_position_qty: overlay(self.max_position_qty, general.max_position_qty),
-            max_position_notional_usd: overlay(self.max_position_notional_usd, general.max_position_notional_usd),
+            max_position_notional_usd: overlay(
+                self.max_position_notional_usd,
+                general.max_position_notional_usd,
+            ),
             price_band_pct: overlay(self.price_band_pct, general.price_band_pct),
         }
     }
@@ -187,7 +204,12 @@ fn validate_symbol(v: &mut Validator<'_>, s: &SymbolSection) -> SymbolValues {
     SymbolValues {
         max_order_qty: v.qty(&s.max_order_qty, "max_order_qty"),
         max_position_qty: v.qty(&s.max_position_qty, "max_position_qty"),
-        max_position_notional_usd: v.number(&s.max_position_notional_usd, "max_position_notional_usd", 0.0, 1e12),
+        max_position_notional_usd: v.number(
+            &s.max_position_notional_usd,
+            "max_position_notional_usd",
+            0.0,
+            1e12,
+        ),
         price_band_pct: v.number(&s.price_band_pct, "price_band_pct", 0.0, 100.0),
     }
 }
@@ -195,38 +217,72 @@ fn validate_symbol(v: &mut Validator<'_>, s: &SymbolSection) -> SymbolValues {
 fn validate_account(v: &mut Validator<'_>, a: &AccountSection) -> AccountValues {
     let mut out = AccountValues {
         capital_usd: v.number(&a.capital_usd, "capital_usd", 0.0, 1e13),
-        max_order_notional_usd: v.number(&a.max_order_notional_usd, "max_order_notional_usd", 0.0, 1e12),
-        max_single_position_pct: v.number(&a.max_single_position_pct, "max_single_position_pct", 0.0, 1000.0),
+        max_order_notional_usd: v.number(
+            &a.max_order_notional_usd,
+            "max_order_notional_usd",
+            0.0,
+            1e12,
+        ),
+        max_single_position_pct: v.number(
+            &a.max_single_position_pct,
+            "max_single_position_pct",
+            0.0,
+            1000.0,
+        ),
         max_open_orders: v.count(&a.max_open_orders, "max_open_orders", 100_000),
         max_daily_trades: v.count(&a.max_daily_trades, "max_daily_trades", 10_000_000),
-        rate_per_s: v.count(&a.rate_limit_orders_per_s, "rate_limit_orders_per_s", 100_000),
+        rate_per_s: v.count(
+            &a.rate_limit_orders_per_s,
+            "rate_limit_orders_per_s",
+            100_000,
+        ),
         rate_burst: v.count(&a.rate_limit_burst, "rate_limit_burst", 1_000_000),
         symbols: HashMap::new(),
     };
     for (name, s) in &a.symbol {
         if name != "*" && !is_symbol_name(name) {
-            v.errors.push(v.parsed.err(s, format!("'{name}' is not a symbol name (upper-case letters and digits) or \"*\"")));
+            v.errors.push(v.parsed.err(
+                s,
+                format!("'{name}' is not a symbol name (upper-case letters and digits) or \"*\""),
+            ));
             continue;
         }
-        out.symbols.insert(name.clone(), validate_symbol(v, s.get_ref()));
+        out.symbols
+            .insert(name.clone(), validate_symbol(v, s.get_ref()));
     }
     out
 }
 
 fn is_symbol_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    !s.is_empty()
+        && s.len() <= 20
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// Reads the rule files from `dir` (every `*.toml`, sorted by name) and builds a rule set.
-pub fn load_dir(dir: &Path, known_accounts: &[String], env: &EnvOverrides, version: u64) -> Result<RuleSet, SourceErrors> {
+pub fn load_dir(
+    dir: &Path,
+    known_accounts: &[String],
+    env: &EnvOverrides,
+    version: u64,
+) -> Result<RuleSet, SourceErrors> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| SourceErrors(vec![SourceError::whole_file(dir, format!("cannot read rules directory: {e}"))]))?
+        .map_err(|e| {
+            SourceErrors(vec![SourceError::whole_file(
+                dir,
+                format!("cannot read rules directory: {e}"),
+            )])
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     paths.sort();
     if paths.len() > MAX_RULE_FILES {
-        return Err(SourceErrors(vec![SourceError::whole_file(dir, format!("more than {MAX_RULE_FILES} rule files"))]));
+        return Err(SourceErrors(vec![SourceError::whole_file(
+            dir,
+            format!("more than {MAX_RULE_FILES} rule files"),
+        )]));
     }
     let mut sources = Vec::with_capacity(paths.len());
     let mut errors = Vec::new();
@@ -251,12 +307,21 @@ fn read_bounded(path: &Path) -> Result<String, String> {
 }
 
 /// Builds a rule set from file contents (path, text). Pure: used by reload and tests.
-pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &EnvOverrides, version: u64) -> Result<RuleSet, SourceErrors> {
+pub fn build(
+    sources: &[(PathBuf, String)],
+    known_accounts: &[String],
+    env: &EnvOverrides,
+    version: u64,
+) -> Result<RuleSet, SourceErrors> {
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
     for (path, text) in sources {
         match toml::from_str::<RuleFile>(text) {
-            Ok(file) => parsed.push(Parsed { path: path.clone(), text: text.clone(), file }),
+            Ok(file) => parsed.push(Parsed {
+                path: path.clone(),
+                text: text.clone(),
+                file,
+            }),
             Err(e) => errors.push(SourceError::from_toml(path, text, &e)),
         }
     }
@@ -266,7 +331,12 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
     let mut define = |key: String, here: SourceError, errors: &mut Vec<SourceError>| {
         if let Some(first) = defined.get(&key) {
             errors.push(SourceError {
-                message: format!("[{key}] already defined at {}:{}:{}", first.file.display(), first.line, first.col),
+                message: format!(
+                    "[{key}] already defined at {}:{}:{}",
+                    first.file.display(),
+                    first.line,
+                    first.col
+                ),
                 ..here
             });
         } else {
@@ -282,7 +352,10 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
     let mut blocked: HashSet<Box<str>> = HashSet::new();
 
     for p in &parsed {
-        let mut v = Validator { parsed: p, errors: &mut errors };
+        let mut v = Validator {
+            parsed: p,
+            errors: &mut errors,
+        };
         for (name, section) in &p.file.account {
             define(format!("account.{name}"), p.err(section, ""), v.errors);
             if name != "*" && !known_accounts.iter().any(|a| a == name) {
@@ -295,9 +368,14 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
             accounts.insert(name.clone(), validate_account(&mut v, section.get_ref()));
         }
         for (name, section) in &p.file.circuit_breaker {
-            define(format!("circuit_breaker.{name}"), p.err(section, ""), v.errors);
+            define(
+                format!("circuit_breaker.{name}"),
+                p.err(section, ""),
+                v.errors,
+            );
             if name != "*" && !is_symbol_name(name) {
-                v.errors.push(p.err(section, format!("'{name}' is not a symbol name or \"*\"")));
+                v.errors
+                    .push(p.err(section, format!("'{name}' is not a symbol name or \"*\"")));
                 continue;
             }
             let b = section.get_ref();
@@ -313,22 +391,36 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
         }
         if let Some(md) = &p.file.market_data {
             define("market_data".into(), p.err(md, ""), v.errors);
-            max_price_age_s = v.number(&Some(md.get_ref().max_price_age_s.clone()), "max_price_age_s", 0.0, 3600.0);
+            max_price_age_s = v.number(
+                &Some(md.get_ref().max_price_age_s.clone()),
+                "max_price_age_s",
+                0.0,
+                3600.0,
+            );
         }
         if let Some(d) = &p.file.duplicates {
             define("duplicates".into(), p.err(d, ""), v.errors);
-            duplicate_window_s = v.number(&Some(d.get_ref().window_s.clone()), "window_s", 0.0, 3600.0);
+            duplicate_window_s =
+                v.number(&Some(d.get_ref().window_s.clone()), "window_s", 0.0, 3600.0);
         }
         if let Some(s) = &p.file.symbols {
             define("symbols".into(), p.err(s, ""), v.errors);
             let s = s.get_ref();
             for sym in s.allowed.iter().flatten().chain(&s.blocked) {
                 if !is_symbol_name(sym.get_ref()) {
-                    v.errors.push(p.err(sym, format!("'{}' is not a symbol name", sym.get_ref())));
+                    v.errors
+                        .push(p.err(sym, format!("'{}' is not a symbol name", sym.get_ref())));
                 }
             }
-            allowed = s.allowed.as_ref().map(|a| a.iter().map(|x| x.get_ref().as_str().into()).collect());
-            blocked = s.blocked.iter().map(|x| x.get_ref().as_str().into()).collect();
+            allowed = s
+                .allowed
+                .as_ref()
+                .map(|a| a.iter().map(|x| x.get_ref().as_str().into()).collect());
+            blocked = s
+                .blocked
+                .iter()
+                .map(|x| x.get_ref().as_str().into())
+                .collect();
         }
     }
     if !errors.is_empty() {
@@ -336,10 +428,16 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
     }
 
     let general = accounts.remove("*").unwrap_or_default();
-    let symbol_values = |vals: &AccountValues, name: &str| vals.symbols.get(name).copied().unwrap_or_default();
+    let symbol_values =
+        |vals: &AccountValues, name: &str| vals.symbols.get(name).copied().unwrap_or_default();
     let resolve_account = |specific: &AccountValues| -> AccountRules {
         // Most specific first: account.X.symbol.S > account.X.symbol.* > account.*.symbol.S > account.*.symbol.*
-        let names: HashSet<&String> = general.symbols.keys().chain(specific.symbols.keys()).filter(|n| *n != "*").collect();
+        let names: HashSet<&String> = general
+            .symbols
+            .keys()
+            .chain(specific.symbols.keys())
+            .filter(|n| *n != "*")
+            .collect();
         let symbols = names
             .into_iter()
             .map(|n| {
@@ -350,9 +448,17 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
                 (Box::<str>::from(n.as_str()), resolved.resolve())
             })
             .collect();
-        let default_symbol = symbol_values(specific, "*").over(symbol_values(&general, "*")).resolve();
-        let rate_per_s = specific.rate_per_s.or(general.rate_per_s).unwrap_or(DEFAULTS.rate_limit_orders_per_s);
-        let rate_burst = specific.rate_burst.or(general.rate_burst).unwrap_or(DEFAULTS.rate_limit_burst);
+        let default_symbol = symbol_values(specific, "*")
+            .over(symbol_values(&general, "*"))
+            .resolve();
+        let rate_per_s = specific
+            .rate_per_s
+            .or(general.rate_per_s)
+            .unwrap_or(DEFAULTS.rate_limit_orders_per_s);
+        let rate_burst = specific
+            .rate_burst
+            .or(general.rate_burst)
+            .unwrap_or(DEFAULTS.rate_limit_burst);
         AccountRules {
             capital_usd: specific.capital_usd.or(general.capital_usd),
             max_order_notional_usd: env
@@ -365,29 +471,61 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
                 .or(specific.max_single_position_pct)
                 .or(general.max_single_position_pct)
                 .unwrap_or(DEFAULTS.max_single_position_pct),
-            max_open_orders: specific.max_open_orders.or(general.max_open_orders).unwrap_or(DEFAULTS.max_open_orders),
+            max_open_orders: specific
+                .max_open_orders
+                .or(general.max_open_orders)
+                .unwrap_or(DEFAULTS.max_open_orders),
             max_daily_trades: env
                 .max_daily_trades
                 .or(specific.max_daily_trades)
                 .or(general.max_daily_trades)
                 .unwrap_or(DEFAULTS.max_daily_trades),
-            rate: (rate_per_s > 0).then_some(RateRule { orders_per_s: rate_per_s, burst: rate_burst.max(1) }),
+            rate: (rate_per_s > 0).then_some(RateRule {
+                orders_per_s: rate_per_s,
+                burst: rate_burst.max(1),
+            }),
             symbols,
             default_symbol,
         }
     };
     let default_account = Arc::new(resolve_account(&AccountValues::default()));
-    let accounts = accounts.iter().map(|(name, values)| (Box::<str>::from(name.as_str()), Arc::new(resolve_account(values)))).collect();
+    let accounts = accounts
+        .iter()
+        .map(|(name, values)| {
+            (
+                Box::<str>::from(name.as_str()),
+                Arc::new(resolve_account(values)),
+            )
+        })
+        .collect();
 
     let general_breaker = breakers.remove("*").unwrap_or_default();
     let resolve_breaker = |b: BreakerValues| BreakerRule {
-        enabled: env.circuit_breaker_enabled.or(b.enabled).or(general_breaker.enabled).unwrap_or(DEFAULTS.breaker_enabled),
-        max_move_pct: b.max_move_pct.or(general_breaker.max_move_pct).unwrap_or(DEFAULTS.breaker_max_move_pct),
-        window_ms: (b.window_s.or(general_breaker.window_s).unwrap_or(DEFAULTS.breaker_window_s) * 1000.0) as i64,
-        pause_ms: (b.pause_s.or(general_breaker.pause_s).unwrap_or(DEFAULTS.breaker_pause_s) * 1000.0) as i64,
+        enabled: env
+            .circuit_breaker_enabled
+            .or(b.enabled)
+            .or(general_breaker.enabled)
+            .unwrap_or(DEFAULTS.breaker_enabled),
+        max_move_pct: b
+            .max_move_pct
+            .or(general_breaker.max_move_pct)
+            .unwrap_or(DEFAULTS.breaker_max_move_pct),
+        window_ms: (b
+            .window_s
+            .or(general_breaker.window_s)
+            .unwrap_or(DEFAULTS.breaker_window_s)
+            * 1000.0) as i64,
+        pause_ms: (b
+            .pause_s
+            .or(general_breaker.pause_s)
+            .unwrap_or(DEFAULTS.breaker_pause_s)
+            * 1000.0) as i64,
     };
     let default_breaker = resolve_breaker(BreakerValues::default());
-    let breakers = breakers.into_iter().map(|(s, b)| (Box::<str>::from(s.as_str()), resolve_breaker(b))).collect();
+    let breakers = breakers
+        .into_iter()
+        .map(|(s, b)| (Box::<str>::from(s.as_str()), resolve_breaker(b)))
+        .collect();
 
     Ok(RuleSet {
         version,
@@ -395,7 +533,8 @@ pub fn build(sources: &[(PathBuf, String)], known_accounts: &[String], env: &Env
         accounts,
         default_account,
         max_price_age_ms: (max_price_age_s.unwrap_or(DEFAULTS.max_price_age_s) * 1000.0) as i64,
-        duplicate_window_ms: (duplicate_window_s.unwrap_or(DEFAULTS.duplicate_window_s) * 1000.0) as i64,
+        duplicate_window_ms: (duplicate_window_s.unwrap_or(DEFAULTS.duplicate_window_s) * 1000.0)
+            as i64,
         breakers,
         default_breaker,
         allowed_symbols: allowed,

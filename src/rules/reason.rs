@@ -103,7 +103,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(reason: RejectReason, message: impl Into<String>) -> Rejection {
-        Rejection { reason, message: message.into() }
+        Rejection {
+            reason,
+            message: message.into(),
+        }
     }
 }
 

@@ -117,7 +117,9 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rules for an account alias (or the `*` rules for unnamed accounts).
     pub fn account(&self, alias: Option<&str>) -> &Arc<AccountRules> {
-        alias.and_then(|a| self.accounts.get(a)).unwrap_or(&self.default_account)
+        alias
+            .and_then(|a| self.accounts.get(a))
+            .unwrap_or(&self.default_account)
     }
 
     pub fn breaker(&self, symbol: &str) -> &BreakerRule {
@@ -125,11 +127,16 @@ impl RuleSet {
     }
 
     pub fn symbol_allowed(&self, symbol: &str) -> bool {
-        !self.blocked_symbols.contains(symbol) && self.allowed_symbols.as_ref().is_none_or(|a| a.contains(symbol))
+        !self.blocked_symbols.contains(symbol)
+            && self
+                .allowed_symbols
+                .as_ref()
+                .is_none_or(|a| a.contains(symbol))
     }
 
     /// A rule set from built-in defaults only (no files).
     pub fn defaults() -> RuleSet {
-        super::file::build(&[], &[], &EnvOverrides::default(), 0).unwrap_or_else(|_| unreachable!("empty rule set always builds"))
+        super::file::build(&[], &[], &EnvOverrides::default(), 0)
+            .unwrap_or_else(|_| unreachable!("empty rule set always builds"))
     }
 }

@@ -46,7 +46,9 @@ pub struct OpenOrder {
 
 impl OpenOrder {
     pub fn remaining(&self) -> Fixed {
-        self.orig_qty.saturating_sub(self.executed_qty).max(Fixed::ZERO)
+        self.orig_qty
+            .saturating_sub(self.executed_qty)
+            .max(Fixed::ZERO)
     }
 
     pub fn matches(&self, r: &OrderReport) -> bool {
@@ -144,7 +146,11 @@ impl Book {
     }
 
     pub fn seen_recently(&self, fingerprint: u64, now_ms: i64, window_ms: i64) -> bool {
-        self.recent.iter().rev().take_while(|(_, ts)| now_ms - ts <= window_ms).any(|(f, _)| *f == fingerprint)
+        self.recent
+            .iter()
+            .rev()
+            .take_while(|(_, ts)| now_ms - ts <= window_ms)
+            .any(|(f, _)| *f == fingerprint)
     }
 
     pub fn find(&self, r: &OrderReport) -> Option<usize> {
@@ -166,7 +172,14 @@ impl Book {
         }
     }
 
-    fn add_fill(&mut self, base: &Arc<str>, quote: &Arc<str>, side: Side, qty: Fixed, price: Option<Fixed>) {
+    fn add_fill(
+        &mut self,
+        base: &Arc<str>,
+        quote: &Arc<str>,
+        side: Side,
+        qty: Fixed,
+        price: Option<Fixed>,
+    ) {
         if qty.is_zero() {
             return;
         }
@@ -184,7 +197,19 @@ impl Book {
     /// Applies one account event. Events for other accounts must not be passed.
     pub fn apply(&mut self, ev: &Event) {
         match ev {
-            Event::Reserved { reservation, symbol, base, quote, side, qty, price, client_order_id, fingerprint, ts_ms, .. } => {
+            Event::Reserved {
+                reservation,
+                symbol,
+                base,
+                quote,
+                side,
+                qty,
+                price,
+                client_order_id,
+                fingerprint,
+                ts_ms,
+                ..
+            } => {
                 let day = ts_ms.div_euclid(MS_PER_DAY);
                 if day != self.day {
                     self.day = day;
@@ -216,8 +241,19 @@ impl Book {
                     });
                 }
             }
-            Event::Progress { reservation, exchange_order_id, client_order_id, executed_qty, avg_price, live, ts_ms, .. } => {
-                let Some(i) = self.open.iter().position(|o| o.reservation == *reservation) else { return };
+            Event::Progress {
+                reservation,
+                exchange_order_id,
+                client_order_id,
+                executed_qty,
+                avg_price,
+                live,
+                ts_ms,
+                ..
+            } => {
+                let Some(i) = self.open.iter().position(|o| o.reservation == *reservation) else {
+                    return;
+                };
                 let o = &mut self.open[i];
                 let delta = executed_qty.saturating_sub(o.executed_qty).max(Fixed::ZERO);
                 o.executed_qty = o.executed_qty.max(*executed_qty);
@@ -235,7 +271,9 @@ impl Book {
                 }
                 self.add_fill(&base, &quote, side, delta, avg_price.or(limit));
             }
-            Event::OutcomeUnknown { reservation, ts_ms, .. } => {
+            Event::OutcomeUnknown {
+                reservation, ts_ms, ..
+            } => {
                 if let Some(o) = self.open.iter_mut().find(|o| o.reservation == *reservation) {
                     if o.phase == OrderPhase::Sent {
                         o.phase = OrderPhase::Unknown;
@@ -243,7 +281,9 @@ impl Book {
                     }
                 }
             }
-            Event::Released { reservation, .. } => self.open.retain(|o| o.reservation != *reservation),
+            Event::Released { reservation, .. } => {
+                self.open.retain(|o| o.reservation != *reservation)
+            }
             Event::Discovered {
                 reservation,
                 symbol,

@@ -40,10 +40,19 @@ pub enum Event {
         ts_ms: i64,
     },
     /// The order's outcome is unknown (timeout, reset): it stays counted as live.
-    OutcomeUnknown { account: AccountId, reservation: u64, ts_ms: i64 },
+    OutcomeUnknown {
+        account: AccountId,
+        reservation: u64,
+        ts_ms: i64,
+    },
     /// The reservation is void: the venue refused the order, it was never sent,
     /// or a complete open-orders answer no longer lists it.
-    Released { account: AccountId, reservation: u64, why: Box<str>, ts_ms: i64 },
+    Released {
+        account: AccountId,
+        reservation: u64,
+        why: Box<str>,
+        ts_ms: i64,
+    },
     /// An open order riskgate did not place (seen in an open-orders answer).
     Discovered {
         account: AccountId,
@@ -60,11 +69,29 @@ pub enum Event {
         ts_ms: i64,
     },
     /// Balances the venue reported replace what riskgate believed.
-    Holdings { account: AccountId, holdings: Vec<(Arc<str>, Fixed)>, ts_ms: i64 },
+    Holdings {
+        account: AccountId,
+        holdings: Vec<(Arc<str>, Fixed)>,
+        ts_ms: i64,
+    },
     /// Kill switch: `account` None is the global state.
-    TradingState { account: Option<AccountId>, state: TradingState, who: Box<str>, why: String, ts_ms: i64 },
+    TradingState {
+        account: Option<AccountId>,
+        state: TradingState,
+        who: Box<str>,
+        why: String,
+        ts_ms: i64,
+    },
     /// A symbol's circuit breaker opened until `until_ms`.
-    BreakerTripped { symbol: Symbol, until_ms: i64, move_pct: f64, ts_ms: i64 },
+    BreakerTripped {
+        symbol: Symbol,
+        until_ms: i64,
+        move_pct: f64,
+        ts_ms: i64,
+    },
     /// Compaction: one account's whole book.
-    Snapshot { account: AccountId, book: Box<BookSnapshot> },
+    Snapshot {
+        account: AccountId,
+        book: Box<BookSnapshot>,
+    },
 }

@@ -24,9 +24,15 @@ const MAX_LINE_BYTES: usize = 4 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("journal {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("journal {path}: event could not be encoded: {source}")]
-    Encode { path: PathBuf, source: serde_json::Error },
+    Encode {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -52,11 +58,17 @@ pub struct Replayed {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
-    move |source| JournalError::Io { path: path.to_path_buf(), source }
+    move |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn encode(ev: &Event, path: &Path) -> Result<Vec<u8>, JournalError> {
-    let json = serde_json::to_vec(ev).map_err(|source| JournalError::Encode { path: path.to_path_buf(), source })?;
+    let json = serde_json::to_vec(ev).map_err(|source| JournalError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut line = Vec::with_capacity(json.len() + 10);
     write!(line, "{:08x} ", crc32fast::hash(&json)).map_err(io_err(path))?;
     line.extend_from_slice(&json);
@@ -69,7 +81,12 @@ impl Journal {
     pub fn replay(path: &Path) -> Result<Replayed, JournalError> {
         let file = match File::open(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Replayed { events: Vec::new(), truncated_bytes: 0 }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Replayed {
+                    events: Vec::new(),
+                    truncated_bytes: 0,
+                })
+            }
             Err(e) => return Err(io_err(path)(e)),
         };
         let total = file.metadata().map_err(io_err(path))?.len();
@@ -83,20 +100,32 @@ impl Journal {
             if n == 0 || line.len() > MAX_LINE_BYTES || line.last() != Some(&b'\n') {
                 break;
             }
-            let Some(ev) = decode_line(&line[..line.len() - 1]) else { break };
+            let Some(ev) = decode_line(&line[..line.len() - 1]) else {
+                break;
+            };
             events.push(ev);
             good_bytes += n as u64;
         }
         if good_bytes < total {
-            let f = OpenOptions::new().write(true).open(path).map_err(io_err(path))?;
+            let f = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(io_err(path))?;
             f.set_len(good_bytes).map_err(io_err(path))?;
             f.sync_all().map_err(io_err(path))?;
         }
-        Ok(Replayed { events, truncated_bytes: total - good_bytes })
+        Ok(Replayed {
+            events,
+            truncated_bytes: total - good_bytes,
+        })
     }
 
     /// Replaces the journal with `events` atomically (temp file, fsync, rename), then opens it for appending.
-    pub fn rewrite(path: &Path, events: &[Event], durability: Durability) -> Result<Journal, JournalError> {
+    pub fn rewrite(
+        path: &Path,
+        events: &[Event],
+        durability: Durability,
+    ) -> Result<Journal, JournalError> {
         let tmp = path.with_extension("compact.tmp");
         {
             let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
@@ -117,8 +146,16 @@ impl Journal {
     }
 
     pub fn open(path: &Path, durability: Durability) -> Result<Journal, JournalError> {
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io_err(path))?;
-        Ok(Journal { path: path.to_path_buf(), file: Mutex::new(file), durability })
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            durability,
+        })
     }
 
     /// Appends one event with a single `write(2)`; returns only once it is in the
@@ -144,7 +181,9 @@ fn decode_line(line: &[u8]) -> Option<Event> {
     }
     let crc = u32::from_str_radix(std::str::from_utf8(&line[..8]).ok()?, 16).ok()?;
     let json = &line[9..];
-    (crc32fast::hash(json) == crc).then(|| serde_json::from_slice(json).ok()).flatten()
+    (crc32fast::hash(json) == crc)
+        .then(|| serde_json::from_slice(json).ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -153,7 +192,13 @@ mod tests {
     use crate::rules::TradingState;
 
     fn ev(i: i64) -> Event {
-        Event::TradingState { account: None, state: TradingState::Halted, who: "test".into(), why: format!("n{i}"), ts_ms: i }
+        Event::TradingState {
+            account: None,
+            state: TradingState::Halted,
+            who: "test".into(),
+            why: format!("n{i}"),
+            ts_ms: i,
+        }
     }
 
     #[test]

@@ -91,7 +91,10 @@ impl Account {
         if slot.as_ref().is_none_or(|(r, _)| *r != rule) {
             let per_s = NonZeroU32::new(rule.orders_per_s).unwrap_or(NonZeroU32::MIN);
             let burst = NonZeroU32::new(rule.burst).unwrap_or(NonZeroU32::MIN);
-            *slot = Some((rule, RateLimiter::direct(Quota::per_second(per_s).allow_burst(burst))));
+            *slot = Some((
+                rule,
+                RateLimiter::direct(Quota::per_second(per_s).allow_burst(burst)),
+            ));
         }
         slot.as_ref().is_some_and(|(_, l)| l.check().is_ok())
     }
@@ -146,24 +149,62 @@ fn fingerprint(o: &NewOrder, qty: Fixed) -> u64 {
 
 impl Engine {
     /// Opens the state directory: replays the journal, compacts it, and restores.
-    pub fn open(cfg: EngineConfig, clock: SharedClock, rules: Arc<ArcSwap<RuleSet>>, prices: Arc<PriceBook>) -> Result<Engine, JournalError> {
-        std::fs::create_dir_all(&cfg.state_dir).map_err(|source| JournalError::Io { path: cfg.state_dir.clone(), source })?;
+    pub fn open(
+        cfg: EngineConfig,
+        clock: SharedClock,
+        rules: Arc<ArcSwap<RuleSet>>,
+        prices: Arc<PriceBook>,
+    ) -> Result<Engine, JournalError> {
+        std::fs::create_dir_all(&cfg.state_dir).map_err(|source| JournalError::Io {
+            path: cfg.state_dir.clone(),
+            source,
+        })?;
         let path = cfg.state_dir.join("journal.log");
         let replayed = Journal::replay(&path)?;
         if replayed.truncated_bytes > 0 {
-            tracing::warn!(bytes = replayed.truncated_bytes, "journal had a torn tail (crash mid-write); cut it");
+            tracing::warn!(
+                bytes = replayed.truncated_bytes,
+                "journal had a torn tail (crash mid-write); cut it"
+            );
         }
-        let aliases: HashMap<AccountId, Arc<str>> = cfg.known_accounts.iter().map(|a| (a.id, a.alias.clone())).collect();
+        let aliases: HashMap<AccountId, Arc<str>> = cfg
+            .known_accounts
+            .iter()
+            .map(|a| (a.id, a.alias.clone()))
+            .collect();
         let accounts: DashMap<AccountId, Arc<Account>> = DashMap::new();
         let breakers = Breakers::new();
-        let mut global = GlobalState { state: TradingState::Active, who: "startup".into(), why: String::new(), since_ms: clock.now_ms() };
-        let get = |id: AccountId| accounts.entry(id).or_insert_with(|| Arc::new(Account::new(id, aliases.get(&id).cloned()))).clone();
+        let mut global = GlobalState {
+            state: TradingState::Active,
+            who: "startup".into(),
+            why: String::new(),
+            since_ms: clock.now_ms(),
+        };
+        let get = |id: AccountId| {
+            accounts
+                .entry(id)
+                .or_insert_with(|| Arc::new(Account::new(id, aliases.get(&id).cloned())))
+                .clone()
+        };
         for ev in &replayed.events {
             match ev {
-                Event::TradingState { account: None, state, who, why, ts_ms } => {
-                    global = GlobalState { state: *state, who: who.to_string(), why: why.clone(), since_ms: *ts_ms };
+                Event::TradingState {
+                    account: None,
+                    state,
+                    who,
+                    why,
+                    ts_ms,
+                } => {
+                    global = GlobalState {
+                        state: *state,
+                        who: who.to_string(),
+                        why: why.clone(),
+                        since_ms: *ts_ms,
+                    };
                 }
-                Event::BreakerTripped { symbol, until_ms, .. } => breakers.restore(symbol, *until_ms),
+                Event::BreakerTripped {
+                    symbol, until_ms, ..
+                } => breakers.restore(symbol, *until_ms),
                 Event::Reserved { account, .. }
                 | Event::Progress { account, .. }
                 | Event::OutcomeUnknown { account, .. }
@@ -171,7 +212,10 @@ impl Engine {
                 | Event::Discovered { account, .. }
                 | Event::Holdings { account, .. }
                 | Event::Snapshot { account, .. }
-                | Event::TradingState { account: Some(account), .. } => get(*account).book.lock().apply(ev),
+                | Event::TradingState {
+                    account: Some(account),
+                    ..
+                } => get(*account).book.lock().apply(ev),
             }
         }
         // Configured starting holdings apply only to accounts the journal has never seen.
@@ -179,19 +223,37 @@ impl Engine {
         let mut seeded = Vec::new();
         for known in &cfg.known_accounts {
             if !accounts.contains_key(&known.id) && !known.starting_holdings.is_empty() {
-                let ev = Event::Holdings { account: known.id, holdings: known.starting_holdings.clone(), ts_ms: now };
+                let ev = Event::Holdings {
+                    account: known.id,
+                    holdings: known.starting_holdings.clone(),
+                    ts_ms: now,
+                };
                 get(known.id).book.lock().apply(&ev);
                 seeded.push(known.id);
             }
         }
         // Compact: one snapshot per account plus the global state and open breakers.
         let mut compacted = Vec::with_capacity(accounts.len() + 2);
-        compacted.push(Event::TradingState { account: None, state: global.state, who: global.who.clone().into(), why: global.why.clone(), ts_ms: global.since_ms });
+        compacted.push(Event::TradingState {
+            account: None,
+            state: global.state,
+            who: global.who.clone().into(),
+            why: global.why.clone(),
+            ts_ms: global.since_ms,
+        });
         for (symbol, until_ms) in breakers.open(now) {
-            compacted.push(Event::BreakerTripped { symbol, until_ms, move_pct: 0.0, ts_ms: now });
+            compacted.push(Event::BreakerTripped {
+                symbol,
+                until_ms,
+                move_pct: 0.0,
+                ts_ms: now,
+            });
         }
         for a in accounts.iter() {
-            compacted.push(Event::Snapshot { account: a.id, book: Box::new(a.snapshot()) });
+            compacted.push(Event::Snapshot {
+                account: a.id,
+                book: Box::new(a.snapshot()),
+            });
         }
         let journal = Journal::rewrite(&path, &compacted, cfg.durability)?;
         tracing::info!(
@@ -235,9 +297,15 @@ impl Engine {
             Some(a) => a.clone(),
             None => {
                 if self.accounts.len() >= self.max_accounts {
-                    return Err(Rejection::new(RejectReason::TooManyAccounts, format!("more than {} accounts", self.max_accounts)));
+                    return Err(Rejection::new(
+                        RejectReason::TooManyAccounts,
+                        format!("more than {} accounts", self.max_accounts),
+                    ));
                 }
-                self.accounts.entry(id).or_insert_with(|| Arc::new(Account::new(id, self.aliases.get(&id).cloned()))).clone()
+                self.accounts
+                    .entry(id)
+                    .or_insert_with(|| Arc::new(Account::new(id, self.aliases.get(&id).cloned())))
+                    .clone()
             }
         };
         self.keys.insert(api_key.into(), account.clone());
@@ -249,7 +317,10 @@ impl Engine {
     }
 
     pub fn account_by_label(&self, label: &str) -> Option<Arc<Account>> {
-        self.accounts.iter().find(|a| &*a.label == label).map(|a| a.clone())
+        self.accounts
+            .iter()
+            .find(|a| &*a.label == label)
+            .map(|a| a.clone())
     }
 
     pub fn accounts(&self) -> Vec<Arc<Account>> {
@@ -265,7 +336,8 @@ impl Engine {
         }
         let inst = Arc::new(Instrument::from_concatenated(symbol.as_str())?);
         if self.instruments.len() < MAX_INSTRUMENTS {
-            self.instruments.insert(symbol.as_str().into(), inst.clone());
+            self.instruments
+                .insert(symbol.as_str().into(), inst.clone());
         }
         Some(inst)
     }
@@ -279,12 +351,19 @@ impl Engine {
         let rules = self.rules.load();
         let now_ms = self.clock.now_ms();
         let Some(instrument) = self.instrument(&order.symbol) else {
-            return Err(Rejection::new(RejectReason::MarketDataStale, format!("unknown instrument {}: no reference price", order.symbol)));
+            return Err(Rejection::new(
+                RejectReason::MarketDataStale,
+                format!("unknown instrument {}: no reference price", order.symbol),
+            ));
         };
         let account_rules = rules.account(account.alias.as_deref());
         let symbol_rules = account_rules.symbol(order.symbol.as_str());
-        let price_view = self.prices.view(order.symbol.as_str(), now_ms, rules.max_price_age_ms);
-        let quote_usd = self.prices.quote_usd(&instrument, now_ms, rules.max_price_age_ms);
+        let price_view = self
+            .prices
+            .view(order.symbol.as_str(), now_ms, rules.max_price_age_ms);
+        let quote_usd = self
+            .prices
+            .quote_usd(&instrument, now_ms, rules.max_price_age_ms);
         let breaker_open_until_ms = self.breakers.open_until(order.symbol.as_str(), now_ms);
         let global_state = self.global.read().state;
 
@@ -292,7 +371,9 @@ impl Engine {
         let exposure = book.open_exposure(&instrument.base);
         let qty_for_fingerprint = order.qty.or(order.quote_qty).unwrap_or_default();
         let fp = fingerprint(order, qty_for_fingerprint);
-        let capital_usd = account_rules.capital_usd.or_else(|| self.equity_usd(&book, now_ms, rules.max_price_age_ms));
+        let capital_usd = account_rules
+            .capital_usd
+            .or_else(|| self.equity_usd(&book, now_ms, rules.max_price_age_ms));
         let ctx = OrderContext {
             order,
             account: account_rules,
@@ -307,18 +388,30 @@ impl Engine {
             open_sell_qty: exposure.sell_qty,
             open_orders: book.open.len() as u32,
             daily_trades: book.trades_on(now_ms.div_euclid(crate::clock::MS_PER_DAY)),
-            client_order_id_seen: order.client_order_id.as_deref().is_some_and(|id| book.client_id_seen(id)),
+            client_order_id_seen: order
+                .client_order_id
+                .as_deref()
+                .is_some_and(|id| book.client_id_seen(id)),
             same_order_recently: book.seen_recently(fp, now_ms, rules.duplicate_window_ms),
             capital_usd,
         };
         let accepted = rules::check(&ctx)?;
         if order.test_only {
-            return Ok(Submitted { reservation: None, accepted });
+            return Ok(Submitted {
+                reservation: None,
+                accepted,
+            });
         }
         // The rate limit is the last rule: refused orders do not spend tokens.
         if !accepted.reducing && !account.take_rate_token(account_rules.rate) {
-            let r = account_rules.rate.map(|r| (r.orders_per_s, r.burst)).unwrap_or_default();
-            return Err(Rejection::new(RejectReason::RateLimit, format!("more than {} orders/s (burst {})", r.0, r.1)));
+            let r = account_rules
+                .rate
+                .map(|r| (r.orders_per_s, r.burst))
+                .unwrap_or_default();
+            return Err(Rejection::new(
+                RejectReason::RateLimit,
+                format!("more than {} orders/s (burst {})", r.0, r.1),
+            ));
         }
         let reservation = book.next_reservation;
         let ev = Event::Reserved {
@@ -329,7 +422,11 @@ impl Engine {
             quote: instrument.quote.clone(),
             side: order.side,
             qty: accepted.qty,
-            price: if order.kind == OrderKind::Market { None } else { order.price },
+            price: if order.kind == OrderKind::Market {
+                None
+            } else {
+                order.price
+            },
             client_order_id: order.client_order_id.clone(),
             fingerprint: fp,
             ts_ms: now_ms,
@@ -338,10 +435,16 @@ impl Engine {
         // take it, the order does not go out.
         if let Err(e) = self.journal.append(&ev) {
             tracing::error!(error = %e, "journal append failed; refusing order");
-            return Err(Rejection::new(RejectReason::Internal, "state journal unavailable"));
+            return Err(Rejection::new(
+                RejectReason::Internal,
+                "state journal unavailable",
+            ));
         }
         book.apply(&ev);
-        Ok(Submitted { reservation: Some(reservation), accepted })
+        Ok(Submitted {
+            reservation: Some(reservation),
+            accepted,
+        })
     }
 
     /// Equity from learned holdings at reference prices; None if any holding cannot be priced.
@@ -372,15 +475,31 @@ impl Engine {
         let ts_ms = self.clock.now_ms();
         let mut book = account.book.lock();
         let ev = if sent {
-            Event::OutcomeUnknown { account: account.id, reservation, ts_ms }
+            Event::OutcomeUnknown {
+                account: account.id,
+                reservation,
+                ts_ms,
+            }
         } else {
-            Event::Released { account: account.id, reservation, why: "not sent: upstream unreachable".into(), ts_ms }
+            Event::Released {
+                account: account.id,
+                reservation,
+                why: "not sent: upstream unreachable".into(),
+                ts_ms,
+            }
         };
         self.record(&mut book, ev);
     }
 
     /// Learns from the venue's answer to a forwarded request.
-    pub fn learn(&self, account: Option<&Account>, action: &Action, reservation: Option<u64>, learned: &Learned, request_started_ms: i64) {
+    pub fn learn(
+        &self,
+        account: Option<&Account>,
+        action: &Action,
+        reservation: Option<u64>,
+        learned: &Learned,
+        request_started_ms: i64,
+    ) {
         let ts_ms = self.clock.now_ms();
         for (symbol, price) in &learned.prices {
             self.on_price(symbol, *price, ts_ms);
@@ -395,7 +514,15 @@ impl Engine {
         let id = account.id;
         if let (Action::NewOrder(_), Some(res)) = (action, reservation) {
             if learned.venue_rejected {
-                self.record(&mut book, Event::Released { account: id, reservation: res, why: "venue refused the order".into(), ts_ms });
+                self.record(
+                    &mut book,
+                    Event::Released {
+                        account: id,
+                        reservation: res,
+                        why: "venue refused the order".into(),
+                        ts_ms,
+                    },
+                );
                 return;
             }
             if let Some(r) = learned.reports.first() {
@@ -416,7 +543,10 @@ impl Engine {
         for r in &learned.reports {
             if let Some(i) = book.find(r) {
                 let o = &book.open[i];
-                if o.executed_qty == r.executed_qty && r.status.is_live() && o.phase == OrderPhase::Live {
+                if o.executed_qty == r.executed_qty
+                    && r.status.is_live()
+                    && o.phase == OrderPhase::Live
+                {
                     continue; // nothing new
                 }
                 let ev = Event::Progress {
@@ -431,7 +561,11 @@ impl Engine {
                 };
                 self.record(&mut book, ev);
             } else if r.status.is_live() {
-                let (Some(side), Some(orig_qty), Some(inst)) = (r.side, r.orig_qty, self.instrument(&r.symbol)) else { continue };
+                let (Some(side), Some(orig_qty), Some(inst)) =
+                    (r.side, r.orig_qty, self.instrument(&r.symbol))
+                else {
+                    continue;
+                };
                 let reservation = book.next_reservation;
                 let ev = Event::Discovered {
                     account: id,
@@ -463,12 +597,32 @@ impl Engine {
                 .map(|o| o.reservation)
                 .collect();
             for reservation in gone {
-                self.record(&mut book, Event::Released { account: id, reservation, why: "absent from open orders".into(), ts_ms });
+                self.record(
+                    &mut book,
+                    Event::Released {
+                        account: id,
+                        reservation,
+                        why: "absent from open orders".into(),
+                        ts_ms,
+                    },
+                );
             }
         }
         if !learned.balances.is_empty() {
-            let holdings = learned.balances.iter().filter(|b| !b.total.is_zero()).map(|b| (Arc::<str>::from(&*b.asset), b.total)).collect();
-            self.record(&mut book, Event::Holdings { account: id, holdings, ts_ms });
+            let holdings = learned
+                .balances
+                .iter()
+                .filter(|b| !b.total.is_zero())
+                .map(|b| (Arc::<str>::from(&*b.asset), b.total))
+                .collect();
+            self.record(
+                &mut book,
+                Event::Holdings {
+                    account: id,
+                    holdings,
+                    ts_ms,
+                },
+            );
         }
     }
 
@@ -476,9 +630,17 @@ impl Engine {
     pub fn on_price(&self, symbol: &Symbol, price: Fixed, now_ms: i64) {
         self.prices.update(symbol, price, now_ms);
         let rules = self.rules.load();
-        if let Some(trip) = self.breakers.on_price(symbol, price, now_ms, rules.breaker(symbol.as_str())) {
+        if let Some(trip) =
+            self.breakers
+                .on_price(symbol, price, now_ms, rules.breaker(symbol.as_str()))
+        {
             tracing::warn!(symbol = %trip.symbol, move_pct = trip.move_pct, until_ms = trip.until_ms, "circuit breaker opened");
-            let ev = Event::BreakerTripped { symbol: trip.symbol, until_ms: trip.until_ms, move_pct: trip.move_pct, ts_ms: now_ms };
+            let ev = Event::BreakerTripped {
+                symbol: trip.symbol,
+                until_ms: trip.until_ms,
+                move_pct: trip.move_pct,
+                ts_ms: now_ms,
+            };
             if let Err(e) = self.journal.append(&ev) {
                 tracing::error!(error = %e, "journal append failed for breaker trip");
             }
@@ -486,14 +648,31 @@ impl Engine {
     }
 
     /// Sets the trading state globally (`account` None) or for one account; journaled first.
-    pub fn set_trading_state(&self, account: Option<&Account>, state: TradingState, who: &str, why: &str) -> Result<(), JournalError> {
+    pub fn set_trading_state(
+        &self,
+        account: Option<&Account>,
+        state: TradingState,
+        who: &str,
+        why: &str,
+    ) -> Result<(), JournalError> {
         let ts_ms = self.clock.now_ms();
-        let ev = Event::TradingState { account: account.map(|a| a.id), state, who: who.into(), why: why.to_string(), ts_ms };
+        let ev = Event::TradingState {
+            account: account.map(|a| a.id),
+            state,
+            who: who.into(),
+            why: why.to_string(),
+            ts_ms,
+        };
         match account {
             None => {
                 let mut g = self.global.write();
                 self.journal.append(&ev)?;
-                *g = GlobalState { state, who: who.to_string(), why: why.to_string(), since_ms: ts_ms };
+                *g = GlobalState {
+                    state,
+                    who: who.to_string(),
+                    why: why.to_string(),
+                    since_ms: ts_ms,
+                };
             }
             Some(a) => {
                 let mut book = a.book.lock();
@@ -501,7 +680,13 @@ impl Engine {
                 book.apply(&ev);
             }
         }
-        tracing::warn!(scope = account.map(|a| &*a.label).unwrap_or("global"), state = state.as_str(), who, why, "trading state changed");
+        tracing::warn!(
+            scope = account.map(|a| &*a.label).unwrap_or("global"),
+            state = state.as_str(),
+            who,
+            why,
+            "trading state changed"
+        );
         Ok(())
     }
 

@@ -11,7 +11,7 @@ pub mod binance;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use crate::model::{Balance, NewOrder, OrderRef, OrderReport, Symbol, Fixed};
+use crate::model::{Balance, Fixed, NewOrder, OrderRef, OrderReport, Symbol};
 use crate::rules::Rejection;
 
 /// The kinds of venue riskgate can front. Config names them in kebab case.
@@ -109,5 +109,15 @@ pub trait Venue: Send + Sync + 'static {
 
     /// Reads the venue's answer to a request of the given action.
     fn learn(&self, action: &Action, status: u16, body: &[u8]) -> Learned;
+
+    /// Public, unsigned path that lists every symbol's last price (polled in
+    /// live and shadow mode for reference prices; read with `Observation::Ticker`).
+    fn ticker_path(&self) -> &'static str;
 }
 
+/// Creates the adapter for a venue kind.
+pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn Venue> {
+    match kind {
+        VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
+    }
+}

@@ -89,22 +89,41 @@ fn status(s: Option<&str>) -> OrderStatus {
 
 fn report(o: WireOrder, is_cancel_answer: bool) -> OrderReport {
     let executed_qty = fixed(&o.executed_qty)
-        .or_else(|| (!o.fills.is_empty()).then(|| o.fills.iter().filter_map(|f| Fixed::parse(&f.qty).ok()).fold(Fixed::ZERO, Fixed::saturating_add)))
-        .unwrap_or(Fixed::ZERO);
-    let avg_price = if executed_qty.is_positive() {
-        let quote = fixed(&o.cummulative_quote_qty).map(|q| q.to_f64()).or_else(|| {
+        .or_else(|| {
             (!o.fills.is_empty()).then(|| {
                 o.fills
                     .iter()
-                    .filter_map(|f| Some(Fixed::parse(&f.qty).ok()?.mul_f64(Fixed::parse(&f.price).ok()?)))
-                    .sum::<f64>()
+                    .filter_map(|f| Fixed::parse(&f.qty).ok())
+                    .fold(Fixed::ZERO, Fixed::saturating_add)
             })
-        });
+        })
+        .unwrap_or(Fixed::ZERO);
+    let avg_price = if executed_qty.is_positive() {
+        let quote = fixed(&o.cummulative_quote_qty)
+            .map(|q| q.to_f64())
+            .or_else(|| {
+                (!o.fills.is_empty()).then(|| {
+                    o.fills
+                        .iter()
+                        .filter_map(|f| {
+                            Some(
+                                Fixed::parse(&f.qty)
+                                    .ok()?
+                                    .mul_f64(Fixed::parse(&f.price).ok()?),
+                            )
+                        })
+                        .sum::<f64>()
+                })
+            });
         quote.and_then(|q| Fixed::from_f64(q / executed_qty.to_f64()))
     } else {
         None
     };
-    let client_order_id = if is_cancel_answer { o.orig_client_order_id } else { o.client_order_id.or(o.orig_client_order_id) };
+    let client_order_id = if is_cancel_answer {
+        o.orig_client_order_id
+    } else {
+        o.client_order_id.or(o.orig_client_order_id)
+    };
     OrderReport {
         symbol: Symbol::new(&o.symbol),
         exchange_order_id: o.order_id,
@@ -123,7 +142,12 @@ fn report(o: WireOrder, is_cancel_answer: bool) -> OrderReport {
 
 fn orders(body: &[u8], is_cancel_answer: bool) -> Vec<OrderReport> {
     serde_json::from_slice::<OneOrMany<WireOrder>>(body)
-        .map(|o| o.into_vec().into_iter().map(|o| report(o, is_cancel_answer)).collect())
+        .map(|o| {
+            o.into_vec()
+                .into_iter()
+                .map(|o| report(o, is_cancel_answer))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -138,7 +162,9 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
     }
     match action {
         Action::NewOrder(o) if o.test_only => {}
-        Action::NewOrder(_) | Action::Observe(Observation::OrderStatus) => learned.reports = orders(body, false),
+        Action::NewOrder(_) | Action::Observe(Observation::OrderStatus) => {
+            learned.reports = orders(body, false)
+        }
         Action::Cancel { .. } | Action::CancelAll { .. } => learned.reports = orders(body, true),
         Action::Observe(Observation::OpenOrders { symbol }) => {
             if let Ok(list) = serde_json::from_slice::<Vec<WireOrder>>(body) {
@@ -152,8 +178,13 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
                     .balances
                     .into_iter()
                     .filter_map(|b| {
-                        let total = Fixed::parse(&b.free).ok()?.saturating_add(Fixed::parse(&b.locked).ok()?);
-                        Some(Balance { asset: b.asset.into(), total })
+                        let total = Fixed::parse(&b.free)
+                            .ok()?
+                            .saturating_add(Fixed::parse(&b.locked).ok()?);
+                        Some(Balance {
+                            asset: b.asset.into(),
+                            total,
+                        })
                     })
                     .collect();
             }
@@ -163,7 +194,12 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
                 learned.prices = t
                     .into_vec()
                     .into_iter()
-                    .filter_map(|t| Some((Symbol::new(&t.symbol), Fixed::parse(&t.price).ok().filter(|p| p.is_positive())?)))
+                    .filter_map(|t| {
+                        Some((
+                            Symbol::new(&t.symbol),
+                            Fixed::parse(&t.price).ok().filter(|p| p.is_positive())?,
+                        ))
+                    })
                     .collect();
             }
         }
@@ -218,7 +254,10 @@ mod tests {
 
     #[test]
     fn reads_cancels_balances_and_errors() {
-        let cancel = Action::Cancel { symbol: Symbol::new("BTCUSDT"), order: OrderRef::ExchangeId(1) };
+        let cancel = Action::Cancel {
+            symbol: Symbol::new("BTCUSDT"),
+            order: OrderRef::ExchangeId(1),
+        };
         let body = br#"{"symbol":"BTCUSDT","origClientOrderId":"mine","orderId":1,"clientOrderId":"cancel-req","status":"CANCELED","executedQty":"0.00000000","side":"BUY"}"#;
         let l = learn(&cancel, 200, body);
         assert_eq!(l.reports[0].client_order_id.as_deref(), Some("mine"));
@@ -228,7 +267,11 @@ mod tests {
         let l = learn(&Action::Observe(Observation::Account), 200, acct);
         assert_eq!(l.balances[0].total, Fixed::from_units(2));
 
-        let l = learn(&new_order_action(), 400, br#"{"code":-2010,"msg":"Account has insufficient balance"}"#);
+        let l = learn(
+            &new_order_action(),
+            400,
+            br#"{"code":-2010,"msg":"Account has insufficient balance"}"#,
+        );
         assert!(l.venue_rejected);
         let l = learn(&new_order_action(), 502, b"bad gateway");
         assert!(!l.venue_rejected);

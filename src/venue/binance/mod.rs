@@ -14,7 +14,9 @@ use http::Method;
 pub use order::{parse_new_order, parse_order_ref, parse_symbol};
 pub use params::{ParamError, Params};
 
-use super::{Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind};
+use super::{
+    Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
+};
 use crate::rules::{RejectReason, Rejection};
 
 /// Header carrying the API key.
@@ -51,15 +53,20 @@ impl BinanceSpot {
 }
 
 fn params_of(req: &RequestView<'_>) -> Result<Params, Rejection> {
-    Params::parse(req.query, req.body).map_err(|e| Rejection::new(RejectReason::MalformedRequest, e.to_string()))
+    Params::parse(req.query, req.body)
+        .map_err(|e| Rejection::new(RejectReason::MalformedRequest, e.to_string()))
 }
 
 /// A path Binance could only read one way: no dot segments, no empty segments,
 /// no percent-encoding, no fragments, printable ASCII.
 fn is_canonical_path(path: &str) -> bool {
     path.starts_with('/')
-        && path.bytes().all(|b| b.is_ascii_graphic() && b != b'%' && b != b'#' && b != b'\\')
-        && !path[1..].split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'%' && b != b'#' && b != b'\\')
+        && !path[1..]
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
 }
 
 impl Venue for BinanceSpot {
@@ -68,38 +75,66 @@ impl Venue for BinanceSpot {
     }
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
-        let api_key = req.headers.get(API_KEY_HEADER).map(|v| v.as_bytes()).filter(|k| !k.is_empty());
+        let api_key = req
+            .headers
+            .get(API_KEY_HEADER)
+            .map(|v| v.as_bytes())
+            .filter(|k| !k.is_empty());
         let reading = req.method == Method::GET || req.method == Method::HEAD;
         if !reading && !is_canonical_path(req.path) {
-            return Err(Rejection::new(RejectReason::EndpointNotAllowed, "non-canonical path refused"));
+            return Err(Rejection::new(
+                RejectReason::EndpointNotAllowed,
+                "non-canonical path refused",
+            ));
         }
         let action = match (req.method, req.path) {
-            (&Method::POST, "/api/v3/order") => Action::NewOrder(parse_new_order(&params_of(req)?, false)?),
-            (&Method::POST, "/api/v3/order/test") => Action::NewOrder(parse_new_order(&params_of(req)?, true)?),
+            (&Method::POST, "/api/v3/order") => {
+                Action::NewOrder(parse_new_order(&params_of(req)?, false)?)
+            }
+            (&Method::POST, "/api/v3/order/test") => {
+                Action::NewOrder(parse_new_order(&params_of(req)?, true)?)
+            }
             (&Method::DELETE, "/api/v3/order") => {
                 let p = params_of(req)?;
-                Action::Cancel { symbol: parse_symbol(&p)?, order: parse_order_ref(&p)? }
+                Action::Cancel {
+                    symbol: parse_symbol(&p)?,
+                    order: parse_order_ref(&p)?,
+                }
             }
-            (&Method::DELETE, "/api/v3/openOrders") => Action::CancelAll { symbol: parse_symbol(&params_of(req)?)? },
+            (&Method::DELETE, "/api/v3/openOrders") => Action::CancelAll {
+                symbol: parse_symbol(&params_of(req)?)?,
+            },
             (&Method::GET, "/api/v3/order") => Action::Observe(Observation::OrderStatus),
             (&Method::GET, "/api/v3/openOrders") => {
                 let p = params_of(req)?;
-                let symbol = if p.get("symbol").is_some() { Some(parse_symbol(&p)?) } else { None };
+                let symbol = if p.get("symbol").is_some() {
+                    Some(parse_symbol(&p)?)
+                } else {
+                    None
+                };
                 Action::Observe(Observation::OpenOrders { symbol })
             }
             (&Method::GET, "/api/v3/account") => Action::Observe(Observation::Account),
             (&Method::GET, "/api/v3/ticker/price") => Action::Observe(Observation::Ticker),
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             // Listen keys for the user-data stream; cancelling order lists only removes risk.
-            (&Method::POST | &Method::PUT | &Method::DELETE, "/api/v3/userDataStream") => Action::Pass,
+            (&Method::POST | &Method::PUT | &Method::DELETE, "/api/v3/userDataStream") => {
+                Action::Pass
+            }
             (&Method::DELETE, "/api/v3/orderList") => Action::Pass,
-            (&Method::POST, p) if WITHDRAW_AND_TRANSFER_PREFIXES.iter().any(|w| p.starts_with(w)) => {
+            (&Method::POST, p)
+                if WITHDRAW_AND_TRANSFER_PREFIXES
+                    .iter()
+                    .any(|w| p.starts_with(w)) =>
+            {
                 if self.allow_withdrawals {
                     Action::Pass
                 } else {
                     return Err(Rejection::new(
                         RejectReason::EndpointNotAllowed,
-                        format!("withdrawal/transfer endpoint {p} blocked (allow_withdrawals = false)"),
+                        format!(
+                            "withdrawal/transfer endpoint {p} blocked (allow_withdrawals = false)"
+                        ),
                     ));
                 }
             }
@@ -123,11 +158,18 @@ impl Venue for BinanceSpot {
             _ => (400, CODE_ORDER_REJECTED),
         };
         let body = serde_json::json!({ "code": code, "msg": rejection.to_string() });
-        SyntheticResponse { status, body: Bytes::from(body.to_string()) }
+        SyntheticResponse {
+            status,
+            body: Bytes::from(body.to_string()),
+        }
     }
 
     fn learn(&self, action: &Action, status: u16, body: &[u8]) -> Learned {
         learn::learn(action, status, body)
+    }
+
+    fn ticker_path(&self) -> &'static str {
+        "/api/v3/ticker/price"
     }
 }
 
@@ -139,7 +181,13 @@ mod tests {
     fn classify(method: Method, path: &str, query: Option<&str>) -> Result<Action, RejectReason> {
         let headers = HeaderMap::new();
         let v = BinanceSpot::new(false);
-        let req = RequestView { method: &method, path, query, headers: &headers, body: b"" };
+        let req = RequestView {
+            method: &method,
+            path,
+            query,
+            headers: &headers,
+            body: b"",
+        };
         v.classify(&req).map(|c| c.action).map_err(|r| r.reason)
     }
 
@@ -156,9 +204,16 @@ mod tests {
             "/api/v3/sor/order",
             "/sapi/v1/capital/withdraw/apply",
         ] {
-            assert_eq!(classify(Method::POST, p, Some("symbol=BTCUSDT")), Err(RejectReason::EndpointNotAllowed), "{p}");
+            assert_eq!(
+                classify(Method::POST, p, Some("symbol=BTCUSDT")),
+                Err(RejectReason::EndpointNotAllowed),
+                "{p}"
+            );
         }
-        assert_eq!(classify(Method::PATCH, "/api/v3/order", None), Err(RejectReason::EndpointNotAllowed));
+        assert_eq!(
+            classify(Method::PATCH, "/api/v3/order", None),
+            Err(RejectReason::EndpointNotAllowed)
+        );
     }
 
     #[test]
@@ -171,20 +226,46 @@ mod tests {
             classify(Method::POST, "/api/v3/order/test", Some("symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1")),
             Ok(Action::NewOrder(o)) if o.test_only
         ));
-        assert!(matches!(classify(Method::DELETE, "/api/v3/order", Some("symbol=BTCUSDT&orderId=1")), Ok(Action::Cancel { .. })));
-        assert_eq!(classify(Method::GET, "/api/v3/klines", None), Ok(Action::Pass));
-        assert_eq!(classify(Method::POST, "/api/v3/userDataStream", None), Ok(Action::Pass));
-        assert_eq!(classify(Method::GET, "/api/v3/account", None), Ok(Action::Observe(Observation::Account)));
+        assert!(matches!(
+            classify(
+                Method::DELETE,
+                "/api/v3/order",
+                Some("symbol=BTCUSDT&orderId=1")
+            ),
+            Ok(Action::Cancel { .. })
+        ));
+        assert_eq!(
+            classify(Method::GET, "/api/v3/klines", None),
+            Ok(Action::Pass)
+        );
+        assert_eq!(
+            classify(Method::POST, "/api/v3/userDataStream", None),
+            Ok(Action::Pass)
+        );
+        assert_eq!(
+            classify(Method::GET, "/api/v3/account", None),
+            Ok(Action::Observe(Observation::Account))
+        );
     }
 
     #[test]
     fn renders_binance_error_shape() {
         let v = BinanceSpot::new(false);
-        let r = v.render_rejection(&Rejection::new(RejectReason::MaxOrderNotional, "notional 20000.00 USD > limit 10000.00 USD"));
+        let r = v.render_rejection(&Rejection::new(
+            RejectReason::MaxOrderNotional,
+            "notional 20000.00 USD > limit 10000.00 USD",
+        ));
         assert_eq!(r.status, 400);
         let j: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(j["code"], -2010);
-        assert_eq!(j["msg"], "riskgate: max_order_notional: notional 20000.00 USD > limit 10000.00 USD");
-        assert_eq!(v.render_rejection(&Rejection::new(RejectReason::RateLimit, "x")).status, 429);
+        assert_eq!(
+            j["msg"],
+            "riskgate: max_order_notional: notional 20000.00 USD > limit 10000.00 USD"
+        );
+        assert_eq!(
+            v.render_rejection(&Rejection::new(RejectReason::RateLimit, "x"))
+                .status,
+            429
+        );
     }
 }

@@ -40,8 +40,15 @@ fn malformed(msg: impl Into<String>) -> Rejection {
 
 /// Reads a symbol parameter: upper-case ASCII letters and digits only.
 pub fn parse_symbol(params: &Params) -> Result<Symbol, Rejection> {
-    let s = params.get("symbol").ok_or_else(|| malformed("missing parameter 'symbol'"))?;
-    if s.is_empty() || s.len() > MAX_SYMBOL_LEN || !s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+    let s = params
+        .get("symbol")
+        .ok_or_else(|| malformed("missing parameter 'symbol'"))?;
+    if s.is_empty()
+        || s.len() > MAX_SYMBOL_LEN
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
         return Err(malformed(format!("invalid symbol '{}'", truncate(s))));
     }
     Ok(Symbol::new(s))
@@ -85,7 +92,12 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
         Some("STOP_LOSS_LIMIT") => OrderKind::StopLimit,
         Some("TAKE_PROFIT") => OrderKind::TakeProfitMarket,
         Some("TAKE_PROFIT_LIMIT") => OrderKind::TakeProfitLimit,
-        Some(other) => return Err(malformed(format!("unsupported order type '{}'", truncate(other)))),
+        Some(other) => {
+            return Err(malformed(format!(
+                "unsupported order type '{}'",
+                truncate(other)
+            )))
+        }
         None => return Err(malformed("missing parameter 'type'")),
     };
     let time_in_force = match params.get("timeInForce") {
@@ -93,7 +105,12 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
         Some("GTC") => Some(TimeInForce::Gtc),
         Some("IOC") => Some(TimeInForce::Ioc),
         Some("FOK") => Some(TimeInForce::Fok),
-        Some(other) => return Err(malformed(format!("invalid timeInForce '{}'", truncate(other)))),
+        Some(other) => {
+            return Err(malformed(format!(
+                "invalid timeInForce '{}'",
+                truncate(other)
+            )))
+        }
     };
     let qty = decimal(params, "quantity")?;
     let quote_qty = decimal(params, "quoteOrderQty")?;
@@ -111,7 +128,9 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
         Some(id) => {
             if id.is_empty()
                 || id.len() > MAX_CLIENT_ORDER_ID_LEN
-                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
             {
                 return Err(malformed("invalid 'newClientOrderId'"));
             }
@@ -122,7 +141,9 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
     match kind {
         OrderKind::Market => {
             if qty.is_some() == quote_qty.is_some() {
-                return Err(malformed("MARKET order needs exactly one of 'quantity' or 'quoteOrderQty'"));
+                return Err(malformed(
+                    "MARKET order needs exactly one of 'quantity' or 'quoteOrderQty'",
+                ));
             }
             if price.is_some() {
                 return Err(malformed("MARKET order must not carry 'price'"));
@@ -141,17 +162,28 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
         return Err(malformed("missing parameter 'price'"));
     }
     if !kind.has_limit_price() && price.is_some() {
-        return Err(malformed(format!("'price' is not valid on {kind:?} orders")));
+        return Err(malformed(format!(
+            "'price' is not valid on {kind:?} orders"
+        )));
     }
-    if matches!(kind, OrderKind::Limit | OrderKind::StopLimit | OrderKind::TakeProfitLimit) && time_in_force.is_none() {
+    if matches!(
+        kind,
+        OrderKind::Limit | OrderKind::StopLimit | OrderKind::TakeProfitLimit
+    ) && time_in_force.is_none()
+    {
         return Err(malformed("missing parameter 'timeInForce'"));
     }
     let is_stop = matches!(
         kind,
-        OrderKind::StopMarket | OrderKind::StopLimit | OrderKind::TakeProfitMarket | OrderKind::TakeProfitLimit
+        OrderKind::StopMarket
+            | OrderKind::StopLimit
+            | OrderKind::TakeProfitMarket
+            | OrderKind::TakeProfitLimit
     );
     if is_stop && stop_price.is_none() && params.get("trailingDelta").is_none() {
-        return Err(malformed("missing parameter 'stopPrice' or 'trailingDelta'"));
+        return Err(malformed(
+            "missing parameter 'stopPrice' or 'trailingDelta'",
+        ));
     }
 
     Ok(NewOrder {
@@ -180,9 +212,13 @@ pub fn parse_order_ref(params: &Params) -> Result<OrderRef, Rejection> {
             .ok_or_else(|| malformed("invalid 'orderId'"));
     }
     match params.get("origClientOrderId") {
-        Some(id) if !id.is_empty() && id.len() <= MAX_CLIENT_ORDER_ID_LEN => Ok(OrderRef::ClientId(Box::from(id))),
+        Some(id) if !id.is_empty() && id.len() <= MAX_CLIENT_ORDER_ID_LEN => {
+            Ok(OrderRef::ClientId(Box::from(id)))
+        }
         Some(_) => Err(malformed("invalid 'origClientOrderId'")),
-        None => Err(malformed("missing parameter 'orderId' or 'origClientOrderId'")),
+        None => Err(malformed(
+            "missing parameter 'orderId' or 'origClientOrderId'",
+        )),
     }
 }
 
@@ -236,7 +272,10 @@ mod tests {
         let p = Params::parse(Some("symbol=BTCUSDT&orderId=42"), b"").unwrap();
         assert_eq!(parse_order_ref(&p).unwrap(), OrderRef::ExchangeId(42));
         let p = Params::parse(Some("symbol=BTCUSDT&origClientOrderId=x1"), b"").unwrap();
-        assert_eq!(parse_order_ref(&p).unwrap(), OrderRef::ClientId("x1".into()));
+        assert_eq!(
+            parse_order_ref(&p).unwrap(),
+            OrderRef::ClientId("x1".into())
+        );
         let p = Params::parse(Some("symbol=BTCUSDT"), b"").unwrap();
         assert!(parse_order_ref(&p).is_err());
     }

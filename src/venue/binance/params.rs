@@ -33,7 +33,9 @@ impl Params {
     /// Parses the query string and the form body together.
     pub fn parse(query: Option<&str>, body: &[u8]) -> Result<Params, ParamError> {
         let body = std::str::from_utf8(body).map_err(|_| ParamError::NotUtf8)?;
-        let mut params = Params { pairs: Vec::with_capacity(12) };
+        let mut params = Params {
+            pairs: Vec::with_capacity(12),
+        };
         for source in [query.unwrap_or(""), body] {
             for pair in source.split('&') {
                 if pair.is_empty() {
@@ -58,7 +60,10 @@ impl Params {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -87,8 +92,12 @@ fn decode(s: &str) -> Result<String, ParamError> {
         match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or(ParamError::BadEncoding)?;
-                let hi = (hex[0] as char).to_digit(16).ok_or(ParamError::BadEncoding)?;
-                let lo = (hex[1] as char).to_digit(16).ok_or(ParamError::BadEncoding)?;
+                let hi = (hex[0] as char)
+                    .to_digit(16)
+                    .ok_or(ParamError::BadEncoding)?;
+                let lo = (hex[1] as char)
+                    .to_digit(16)
+                    .ok_or(ParamError::BadEncoding)?;
                 out.push((hi * 16 + lo) as u8);
                 i += 3;
             }
@@ -111,7 +120,11 @@ mod tests {
 
     #[test]
     fn reads_query_and_body() {
-        let p = Params::parse(Some("symbol=BTCUSDT&side=BUY"), b"quantity=0.1&newClientOrderId=a%2Fb").unwrap();
+        let p = Params::parse(
+            Some("symbol=BTCUSDT&side=BUY"),
+            b"quantity=0.1&newClientOrderId=a%2Fb",
+        )
+        .unwrap();
         assert_eq!(p.get("symbol"), Some("BTCUSDT"));
         assert_eq!(p.get("quantity"), Some("0.1"));
         assert_eq!(p.get("newClientOrderId"), Some("a/b"));
@@ -120,16 +133,28 @@ mod tests {
 
     #[test]
     fn refuses_duplicates_anywhere() {
-        assert_eq!(Params::parse(Some("quantity=1&quantity=1000"), b""), Err(ParamError::Duplicate("quantity".into())));
-        assert_eq!(Params::parse(Some("quantity=1"), b"quantity=1000"), Err(ParamError::Duplicate("quantity".into())));
+        assert_eq!(
+            Params::parse(Some("quantity=1&quantity=1000"), b""),
+            Err(ParamError::Duplicate("quantity".into()))
+        );
+        assert_eq!(
+            Params::parse(Some("quantity=1"), b"quantity=1000"),
+            Err(ParamError::Duplicate("quantity".into()))
+        );
         // An encoded name is the same name.
         assert!(Params::parse(Some("quantity=1&quantit%79=2"), b"").is_err());
     }
 
     #[test]
     fn refuses_bad_encoding() {
-        assert_eq!(Params::parse(Some("a=%zz"), b""), Err(ParamError::BadEncoding));
-        assert_eq!(Params::parse(Some("a=%4"), b""), Err(ParamError::BadEncoding));
+        assert_eq!(
+            Params::parse(Some("a=%zz"), b""),
+            Err(ParamError::BadEncoding)
+        );
+        assert_eq!(
+            Params::parse(Some("a=%4"), b""),
+            Err(ParamError::BadEncoding)
+        );
         assert_eq!(Params::parse(Some("a=%ff"), b""), Err(ParamError::NotUtf8));
         assert_eq!(Params::parse(None, &[0xff, 0xfe]), Err(ParamError::NotUtf8));
         assert_eq!(Params::parse(Some("=1"), b""), Err(ParamError::EmptyName));

@@ -1,0 +1,388 @@
+//! Wiring: config → rules, state, market, venues → worker threads, admin and
+//! background tasks. `start` returns a handle that knows the bound addresses
+//! (tests bind port 0) and shuts everything down in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::admin::{self, AdminState};
+use crate::clock::SharedClock;
+use crate::config::{Config, Mode, SourceErrors};
+use crate::market::PriceBook;
+use crate::proxy::{self, InProcessVenue, Shared, UpstreamTarget, VenueListener};
+use crate::rules::{file as rule_file, RuleSet};
+use crate::state::{Engine, EngineConfig, JournalError};
+use crate::telemetry;
+use crate::venue::{self, Action, Observation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("rules:\n{0}")]
+    Rules(SourceErrors),
+    #[error("state: {0}")]
+    State(#[from] JournalError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A running gateway.
+pub struct RunningApp {
+    /// Bound address of each venue listener, by venue name.
+    pub venue_addrs: Vec<(String, SocketAddr)>,
+    pub admin_addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    pub shared: Arc<Shared>,
+    /// Ask for a rule reload (what SIGHUP and `POST /v1/rules/reload` do).
+    pub reload: admin::ReloadRequest,
+    workers: Vec<JoinHandle<()>>,
+    background: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+impl RunningApp {
+    pub fn venue_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.venue_addrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (bounded by the grace
+    /// period), then stops the admin listener and background tasks.
+    pub fn shutdown(mut self) {
+        self.shared.begin_shutdown();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        if let Some((stop, handle)) = self.background.take() {
+            let _ = stop.send(());
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Builds the paper venue for a venue kind, if paper mode is on.
+pub type PaperFactory = dyn Fn(venue::VenueKind) -> Option<Arc<dyn InProcessVenue>>;
+
+/// Starts riskgate. `metrics` is the installed Prometheus handle (None in tests
+/// that do not install a global recorder).
+pub fn start(
+    config: Config,
+    clock: SharedClock,
+    metrics: Option<PrometheusHandle>,
+    paper: &PaperFactory,
+) -> Result<RunningApp, StartError> {
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let rules = rule_file::load_dir(&config.rules_dir, &config.account_aliases(), &config.env, 1)
+        .map_err(StartError::Rules)?;
+    telemetry::rules_reload(true, rules.version);
+    let rules: Arc<ArcSwap<RuleSet>> = Arc::new(ArcSwap::from_pointee(rules));
+    let prices = Arc::new(PriceBook::new());
+    let engine = Arc::new(Engine::open(
+        EngineConfig {
+            state_dir: config.state_dir.clone(),
+            durability: config.durability,
+            max_accounts: config.max_accounts,
+            known_accounts: config.accounts.clone(),
+        },
+        clock.clone(),
+        rules.clone(),
+        prices,
+    )?);
+    let shared = Shared::new(engine.clone(), config.limits.clone(), config.mode);
+
+    // Listeners: the first bind fixes the port (0 in tests); other workers reuse it.
+    let mut venue_listeners = Vec::new();
+    let mut venue_addrs = Vec::new();
+    let mut upstream_targets = Vec::new();
+    for v in &config.venues {
+        let adapter = venue::adapter(v.kind, config.allow_withdrawals);
+        let paper_venue = if config.mode == Mode::Paper {
+            Some(paper(v.kind).ok_or_else(|| {
+                StartError::Other(format!("no paper venue for {}", v.kind.as_str()))
+            })?)
+        } else {
+            None
+        };
+        let upstream = match (&v.upstream, config.mode) {
+            (Some(u), Mode::Live | Mode::Shadow) => Some(Arc::new(
+                UpstreamTarget::new(
+                    u.clone(),
+                    config.limits.upstream_connect_timeout,
+                    config.limits.upstream_response_timeout,
+                )
+                .map_err(StartError::Other)?,
+            )),
+            _ => None,
+        };
+        if let Some(u) = &upstream {
+            upstream_targets.push((adapter.clone(), u.clone()));
+        }
+        let first = proxy::bind_reuseport(v.listen).map_err(|source| StartError::Bind {
+            addr: v.listen,
+            source,
+        })?;
+        let addr = first.local_addr().map_err(|source| StartError::Bind {
+            addr: v.listen,
+            source,
+        })?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, venue = v.name, "listening on a non-loopback address: anyone who can reach it can send orders through riskgate");
+        }
+        // Venue names live for the whole process; leaking a handful of short strings
+        // lets metric labels be `&'static str` on the order path.
+        let name: &'static str = Box::leak(v.name.clone().into_boxed_str());
+        venue_addrs.push((v.name.clone(), addr));
+        venue_listeners.push((
+            VenueListener {
+                name,
+                venue: adapter,
+                addr,
+                paper: paper_venue,
+                upstream,
+            },
+            first,
+        ));
+    }
+
+    let mut per_worker: Vec<Vec<(VenueListener, std::net::TcpListener)>> =
+        (0..config.workers).map(|_| Vec::new()).collect();
+    for (vl, first) in venue_listeners {
+        for (i, slot) in per_worker.iter_mut().enumerate() {
+            let l = if i == 0 {
+                first.try_clone().map_err(|source| StartError::Bind {
+                    addr: vl.addr,
+                    source,
+                })?
+            } else {
+                proxy::bind_reuseport(vl.addr).map_err(|source| StartError::Bind {
+                    addr: vl.addr,
+                    source,
+                })?
+            };
+            slot.push((vl.clone(), l));
+        }
+    }
+    let mut workers = Vec::new();
+    for (i, listeners) in per_worker.into_iter().enumerate() {
+        let shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("riskgate-worker-{i}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start worker runtime");
+                        return;
+                    }
+                };
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&rt, proxy::run_worker(shared, listeners));
+            })
+            .map_err(|e| StartError::Other(format!("cannot spawn worker: {e}")))?;
+        workers.push(handle);
+    }
+
+    // Admin listener and background tasks share one thread.
+    let admin_listener =
+        std::net::TcpListener::bind(config.admin_listen).map_err(|source| StartError::Bind {
+            addr: config.admin_listen,
+            source,
+        })?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| StartError::Bind {
+            addr: config.admin_listen,
+            source,
+        })?;
+    admin_listener
+        .set_nonblocking(true)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(8);
+    let admin_state = AdminState {
+        engine: engine.clone(),
+        shared: shared.clone(),
+        rules: rules.clone(),
+        metrics,
+        token: config.admin_token.clone(),
+        mode: config.mode,
+        venues: config
+            .venues
+            .iter()
+            .map(|v| (v.name.clone(), v.kind.as_str().to_string()))
+            .collect(),
+        reload: reload_tx.clone(),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let bg_config = config.clone();
+    let bg_engine = engine.clone();
+    let background = std::thread::Builder::new()
+        .name("riskgate-admin".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start admin runtime");
+                    return;
+                }
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                let listener = match tokio::net::TcpListener::from_std(admin_listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot register admin listener");
+                        return;
+                    }
+                };
+                tokio::task::spawn_local(reloader(bg_config.clone(), rules.clone(), reload_rx));
+                for (adapter, target) in upstream_targets {
+                    tokio::task::spawn_local(poll_prices(
+                        adapter,
+                        target,
+                        bg_engine.clone(),
+                        bg_config.poll_interval,
+                    ));
+                }
+                let server = axum::serve(listener, admin::router(admin_state))
+                    .with_graceful_shutdown(async move {
+                        let _ = stop_rx.await;
+                    });
+                if let Err(e) = server.await {
+                    tracing::error!(error = %e, "admin server failed");
+                }
+            });
+        })
+        .map_err(|e| StartError::Other(format!("cannot spawn admin thread: {e}")))?;
+
+    for (name, addr) in &venue_addrs {
+        tracing::info!(venue = %name, %addr, mode = config.mode.as_str(), workers = config.workers, "listening");
+    }
+    tracing::info!(%admin_addr, "admin listening");
+    Ok(RunningApp {
+        venue_addrs,
+        admin_addr,
+        engine,
+        shared,
+        reload: reload_tx,
+        workers,
+        background: Some((stop_tx, background)),
+    })
+}
+
+/// Reloads the rules on request (admin API, SIGHUP) and when files in the rules
+/// directory change. A bad rule set is refused and the old one stays.
+async fn reloader(
+    config: Config,
+    rules: Arc<ArcSwap<RuleSet>>,
+    mut requests: tokio::sync::mpsc::Receiver<tokio::sync::oneshot::Sender<Result<u64, String>>>,
+) {
+    let (fs_tx, mut fs_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let watcher = {
+        use notify::Watcher;
+        let tx = fs_tx.clone();
+        notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if ev.is_ok_and(|e| !e.kind.is_access()) {
+                let _ = tx.try_send(());
+            }
+        })
+        .and_then(|mut w| {
+            w.watch(&config.rules_dir, notify::RecursiveMode::NonRecursive)
+                .map(|_| w)
+        })
+    };
+    if let Err(e) = &watcher {
+        tracing::warn!(error = %e, dir = %config.rules_dir.display(), "cannot watch the rules directory; reload with POST /v1/rules/reload or SIGHUP");
+    }
+    let do_reload = |rules: &ArcSwap<RuleSet>| -> Result<u64, String> {
+        let version = rules.load().version + 1;
+        match rule_file::load_dir(
+            &config.rules_dir,
+            &config.account_aliases(),
+            &config.env,
+            version,
+        ) {
+            Ok(new) => {
+                rules.store(Arc::new(new));
+                telemetry::rules_reload(true, version);
+                tracing::info!(version, "rules reloaded");
+                Ok(version)
+            }
+            Err(errors) => {
+                telemetry::rules_reload(false, version);
+                for e in &errors.0 {
+                    tracing::error!(
+                        "rules refused, keeping version {}: {e}",
+                        rules.load().version
+                    );
+                }
+                Err(errors.to_string())
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            req = requests.recv() => match req {
+                Some(reply) => { let _ = reply.send(do_reload(&rules)); }
+                None => break,
+            },
+            Some(()) = fs_rx.recv() => {
+                // Editors write in several steps; let them finish before reading.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while fs_rx.try_recv().is_ok() {}
+                let _ = do_reload(&rules);
+            }
+        }
+    }
+    drop(watcher);
+}
+
+/// Live and shadow mode: polls the venue's public ticker for reference prices.
+async fn poll_prices(
+    adapter: Arc<dyn venue::Venue>,
+    target: Arc<UpstreamTarget>,
+    engine: Arc<Engine>,
+    every: Duration,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let action = Action::Observe(Observation::Ticker);
+    loop {
+        interval.tick().await;
+        match proxy::upstream::get_once(&target, adapter.ticker_path()).await {
+            Ok(answer) => {
+                let learned = adapter.learn(&action, answer.status.as_u16(), &answer.body);
+                let now = engine.now_ms();
+                for (symbol, price) in &learned.prices {
+                    engine.on_price(symbol, *price, now);
+                }
+                if learned.prices.is_empty() {
+                    tracing::warn!(
+                        status = answer.status.as_u16(),
+                        "ticker poll returned no prices"
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "ticker poll failed; reference prices will go stale")
+            }
+        }
+    }
+}

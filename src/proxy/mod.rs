@@ -1,0 +1,212 @@
+//! The hot path: listeners, connection handling and the per-request pipeline.
+//!
+//! Each worker is one OS thread running a current-thread tokio runtime with its
+//! own `SO_REUSEPORT` listener per venue and its own upstream connection pool,
+//! so a request is read, checked, forwarded and answered without crossing
+//! threads (a cross-core wake-up costs more than the whole check on small VMs).
+//! Shared state (the engine) is lock-per-account.
+
+pub mod pipeline;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+use crate::config::{Limits, Mode};
+use crate::rules::{RejectReason, Rejection};
+use crate::state::Engine;
+use crate::telemetry;
+use crate::venue::Venue;
+
+pub use pipeline::{Forward, WorkerVenue, DECISION_HEADER, RULE_HEADER};
+pub use upstream::{InProcessVenue, Pool, UpstreamTarget};
+
+/// What every worker shares.
+pub struct Shared {
+    pub engine: Arc<Engine>,
+    pub limits: Limits,
+    pub mode: Mode,
+    shutting_down: AtomicBool,
+    connections: AtomicUsize,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    pub fn new(engine: Arc<Engine>, limits: Limits, mode: Mode) -> Arc<Shared> {
+        let (shutdown_tx, _) = tokio::sync::watch::channel(false);
+        Arc::new(Shared {
+            engine,
+            limits,
+            mode,
+            shutting_down: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            shutdown_tx,
+        })
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting; open connections finish their in-flight request and close.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        let _ = self.shutdown_tx.send(true);
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+}
+
+/// A venue's listener as configured for all workers.
+#[derive(Clone)]
+pub struct VenueListener {
+    pub name: &'static str,
+    pub venue: Arc<dyn Venue>,
+    pub addr: SocketAddr,
+    pub paper: Option<Arc<dyn InProcessVenue>>,
+    pub upstream: Option<Arc<UpstreamTarget>>,
+}
+
+/// Binds a listening socket with `SO_REUSEPORT`, so every worker can bind the same address.
+pub fn bind_reuseport(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+/// Runs one worker's accept loops until shutdown, then drains its connections.
+pub async fn run_worker(
+    shared: Arc<Shared>,
+    listeners: Vec<(VenueListener, std::net::TcpListener)>,
+) {
+    let mut loops = Vec::new();
+    for (cfg, std_listener) in listeners {
+        let listener = match TcpListener::from_std(std_listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, venue = cfg.name, "cannot register listener");
+                continue;
+            }
+        };
+        let forward = match (&cfg.paper, &cfg.upstream) {
+            (Some(p), _) => Forward::Paper(p.clone()),
+            (None, Some(u)) => Forward::Upstream(Pool::new(u.clone())),
+            (None, None) => {
+                tracing::error!(venue = cfg.name, "venue has neither paper nor upstream");
+                continue;
+            }
+        };
+        let venue = Rc::new(WorkerVenue {
+            name: cfg.name,
+            venue: cfg.venue.clone(),
+            forward,
+            shared: shared.clone(),
+        });
+        loops.push(tokio::task::spawn_local(accept_loop(
+            shared.clone(),
+            venue,
+            listener,
+        )));
+    }
+    for l in loops {
+        let _ = l.await;
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, venue: Rc<WorkerVenue>, listener: TcpListener) {
+    let mut shutdown = shared.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.wait_for(|s| *s) => break,
+        };
+        let (stream, _) = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        if shared.connections.fetch_add(1, Ordering::SeqCst) >= shared.limits.max_connections {
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+            telemetry::connection_rejected(venue.name);
+            let rendered = venue.venue.render_rejection(&Rejection::new(
+                RejectReason::Overloaded,
+                "too many client connections",
+            ));
+            tokio::task::spawn_local(refuse_connection(stream, rendered.body));
+            continue;
+        }
+        let v = venue.clone();
+        let s = shared.clone();
+        tokio::task::spawn_local(async move {
+            serve_connection(s.clone(), v, stream).await;
+            s.connections.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+async fn refuse_connection(mut stream: tokio::net::TcpStream, body: bytes::Bytes) {
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\n{}: reject\r\n{}: {}\r\nconnection: close\r\n\r\n",
+        body.len(),
+        DECISION_HEADER,
+        RULE_HEADER,
+        RejectReason::Overloaded.id()
+    );
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(&body).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    venue: Rc<WorkerVenue>,
+    stream: tokio::net::TcpStream,
+) {
+    let mut shutdown = shared.subscribe();
+    let svc = service_fn(move |req| venue.clone().handle(req));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.limits.header_read_timeout)
+        .max_buf_size(64 * 1024)
+        .keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.wait_for(|s| *s) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(shared.limits.shutdown_grace, conn).await;
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! One request, start to finish: read → classify → check and reserve → forward
+//! (or paper fill) → learn → answer. Every refusal is rendered by the venue in
+//! its own error shape; nothing in doubt is forwarded.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use super::upstream::{copy_end_to_end, InProcessVenue, Pool, UpstreamAnswer, UpstreamError};
+use super::Shared;
+use crate::config::Mode;
+use crate::rules::{RejectReason, Rejection};
+use crate::state::{Account, Submitted};
+use crate::telemetry;
+use crate::venue::{Action, RequestView, Venue};
+
+pub const DECISION_HEADER: &str = "x-riskgate-decision";
+pub const RULE_HEADER: &str = "x-riskgate-rule";
+
+/// Where a venue's forwarded requests go.
+pub enum Forward {
+    Paper(Arc<dyn InProcessVenue>),
+    Upstream(Pool),
+}
+
+/// One venue as one worker sees it.
+pub struct WorkerVenue {
+    pub name: &'static str,
+    pub venue: Arc<dyn Venue>,
+    pub forward: Forward,
+    pub shared: Arc<Shared>,
+}
+
+type Answer = Response<Full<Bytes>>;
+
+fn respond(
+    status: u16,
+    headers: Option<&HeaderMap>,
+    body: Bytes,
+    decision: &'static str,
+    rule: Option<&'static str>,
+) -> Answer {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let h = r.headers_mut();
+    match headers {
+        Some(upstream) => {
+            copy_end_to_end(upstream, h);
+            h.remove(http::header::CONTENT_LENGTH);
+        }
+        None => {
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=UTF-8"),
+            );
+        }
+    }
+    h.insert(DECISION_HEADER, HeaderValue::from_static(decision));
+    if let Some(rule) = rule {
+        h.insert(RULE_HEADER, HeaderValue::from_static(rule));
+    }
+    r
+}
+
+impl WorkerVenue {
+    fn reject(&self, rejection: &Rejection) -> Answer {
+        let rendered = self.venue.render_rejection(rejection);
+        respond(
+            rendered.status,
+            None,
+            rendered.body,
+            "reject",
+            Some(rejection.reason.id()),
+        )
+    }
+
+    /// Handles one request. Never fails: every error becomes a venue-format answer.
+    pub async fn handle(
+        self: Rc<Self>,
+        req: http::Request<Incoming>,
+    ) -> Result<Answer, std::convert::Infallible> {
+        let (parts, body) = req.into_parts();
+        let limits = &self.shared.limits;
+        if self.shared.is_shutting_down() && parts.method != http::Method::GET {
+            return Ok(self.reject(&Rejection::new(
+                RejectReason::ShuttingDown,
+                "riskgate is shutting down; not accepting new orders",
+            )));
+        }
+        let body = match tokio::time::timeout(
+            limits.body_read_timeout,
+            Limited::new(body, limits.max_body_bytes).collect(),
+        )
+        .await
+        {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return Ok(self.reject(&Rejection::new(
+                    RejectReason::BodyTooLarge,
+                    format!("body over {} bytes", limits.max_body_bytes),
+                )))
+            }
+            Ok(Err(_)) => {
+                return Ok(self.reject(&Rejection::new(
+                    RejectReason::MalformedRequest,
+                    "request body could not be read",
+                )))
+            }
+            Err(_) => {
+                return Ok(self.reject(&Rejection::new(
+                    RejectReason::MalformedRequest,
+                    "request body read timed out",
+                )))
+            }
+        };
+        let view = RequestView {
+            method: &parts.method,
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &body,
+        };
+        let classified = match self.venue.classify(&view) {
+            Ok(c) => c,
+            Err(rejection) => {
+                telemetry::request(self.name, "refused");
+                if matches!(rejection.reason, RejectReason::MalformedRequest)
+                    && parts.uri.path().ends_with("/order")
+                {
+                    telemetry::order_decision(
+                        self.name,
+                        "unknown",
+                        "reject",
+                        rejection.reason.id(),
+                    );
+                }
+                return Ok(self.reject(&rejection));
+            }
+        };
+        let engine = &self.shared.engine;
+        let account: Option<Arc<Account>> = classified
+            .api_key
+            .and_then(|k| engine.account_for_key(k).ok());
+
+        let mut submitted: Option<Submitted> = None;
+        let mut shadow_rule: Option<&'static str> = None;
+        match &classified.action {
+            Action::NewOrder(order) => {
+                telemetry::request(self.name, "order");
+                let Some(key) = classified.api_key else {
+                    let r = Rejection::new(
+                        RejectReason::MissingApiKey,
+                        "order without an API key header",
+                    );
+                    telemetry::order_decision(self.name, "unknown", "reject", r.reason.id());
+                    return Ok(self.reject(&r));
+                };
+                let account = match &account {
+                    Some(a) => a.clone(),
+                    None => match engine.account_for_key(key) {
+                        Ok(a) => a,
+                        Err(r) => return Ok(self.reject(&r)),
+                    },
+                };
+                let started = Instant::now();
+                let decision = engine.submit(&account, order);
+                telemetry::check_duration(started.elapsed().as_secs_f64());
+                match decision {
+                    Ok(s) => {
+                        telemetry::order_decision(self.name, &account.label, "accept", "none");
+                        if order.test_only {
+                            // A test order that passes is still answered by the exchange (`{}`).
+                        }
+                        submitted = Some(s);
+                    }
+                    Err(rejection) if self.shared.mode == Mode::Shadow => {
+                        telemetry::order_decision(
+                            self.name,
+                            &account.label,
+                            "would_reject",
+                            rejection.reason.id(),
+                        );
+                        telemetry::shadow_would_reject(self.name, rejection.reason.id());
+                        tracing::warn!(venue = self.name, account = %account.label, rule = rejection.reason.id(), reason = %rejection.message, "shadow mode: forwarding an order the rules refuse");
+                        shadow_rule = Some(rejection.reason.id());
+                    }
+                    Err(rejection) => {
+                        telemetry::order_decision(
+                            self.name,
+                            &account.label,
+                            "reject",
+                            rejection.reason.id(),
+                        );
+                        tracing::info!(venue = self.name, account = %account.label, rule = rejection.reason.id(), reason = %rejection.message, "order refused");
+                        return Ok(self.reject(&rejection));
+                    }
+                }
+            }
+            Action::Cancel { .. } | Action::CancelAll { .. } => {
+                telemetry::request(self.name, "cancel")
+            }
+            Action::Observe(_) => telemetry::request(self.name, "read"),
+            Action::Pass => telemetry::request(self.name, "pass"),
+        }
+        let reservation = submitted.and_then(|s| s.reservation);
+
+        let started_ms = engine.now_ms();
+        let started = Instant::now();
+        let answer: Result<UpstreamAnswer, UpstreamError> = match &self.forward {
+            Forward::Paper(paper) => {
+                let r = paper.handle(&view);
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json;charset=UTF-8"),
+                );
+                Ok(UpstreamAnswer {
+                    status: StatusCode::from_u16(r.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    headers,
+                    body: r.body,
+                })
+            }
+            Forward::Upstream(pool) => {
+                let path_and_query = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                pool.send(&parts.method, path_and_query, &parts.headers, body.clone())
+                    .await
+            }
+        };
+        telemetry::upstream_duration(self.name, started.elapsed().as_secs_f64());
+
+        match answer {
+            Ok(a) => {
+                if !matches!(classified.action, Action::Pass) {
+                    let learned = self
+                        .venue
+                        .learn(&classified.action, a.status.as_u16(), &a.body);
+                    engine.learn(
+                        account.as_deref(),
+                        &classified.action,
+                        reservation,
+                        &learned,
+                        started_ms,
+                    );
+                }
+                let decision = match (&classified.action, shadow_rule) {
+                    (Action::NewOrder(_), Some(_)) => "would_reject",
+                    (Action::NewOrder(_), None) => "accept",
+                    _ => "pass",
+                };
+                Ok(respond(
+                    a.status.as_u16(),
+                    Some(&a.headers),
+                    a.body,
+                    decision,
+                    shadow_rule,
+                ))
+            }
+            Err(e) => {
+                let sent = matches!(e, UpstreamError::StatusUnknown(_));
+                telemetry::upstream_error(
+                    self.name,
+                    if sent { "status_unknown" } else { "not_sent" },
+                );
+                tracing::warn!(venue = self.name, error = %e, "upstream failed");
+                if let (Some(account), Some(res)) = (&account, reservation) {
+                    engine.upstream_failed(account, res, sent);
+                }
+                let reason = if sent {
+                    RejectReason::UpstreamStatusUnknown
+                } else {
+                    RejectReason::UpstreamUnavailable
+                };
+                Ok(self.reject(&Rejection::new(reason, e.to_string())))
+            }
+        }
+    }
+}
