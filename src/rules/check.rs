@@ -357,3 +357,267 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
         reducing: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Symbol, TimeInForce};
+    use crate::rules::RuleSet;
+
+    fn fx(s: &str) -> Fixed {
+        Fixed::parse(s).unwrap()
+    }
+
+    fn limit(side: Side, qty: &str, price: &str) -> NewOrder {
+        NewOrder {
+            symbol: Symbol::new("BTCUSDT"),
+            side,
+            kind: OrderKind::Limit,
+            qty: Some(fx(qty)),
+            quote_qty: None,
+            price: Some(fx(price)),
+            stop_price: None,
+            time_in_force: Some(TimeInForce::Gtc),
+            client_order_id: None,
+            reduce_only: false,
+            test_only: false,
+        }
+    }
+
+    struct Fixture {
+        rules: RuleSet,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let text = r#"
+                [account."*"]
+                capital_usd = 100000.0
+                max_order_notional_usd = 10000.0
+                max_single_position_pct = 20.0
+                max_open_orders = 3
+                max_daily_trades = 5
+                [account."*".symbol."*"]
+                price_band_pct = 5.0
+                [account."*".symbol.BTCUSDT]
+                max_order_qty = 0.5
+                max_position_qty = 0.6
+                max_position_notional_usd = 25000.0
+            "#;
+            let rules = crate::rules::file::build(
+                &[("t.toml".into(), text.into())],
+                &[],
+                &Default::default(),
+                1,
+            )
+            .unwrap();
+            Fixture { rules }
+        }
+
+        fn ctx<'a>(&'a self, order: &'a NewOrder) -> OrderContext<'a> {
+            let account = self.rules.account(None);
+            OrderContext {
+                order,
+                account,
+                symbol: account.symbol("BTCUSDT"),
+                trading_state: TradingState::Active,
+                symbol_allowed: true,
+                breaker_open_until_ms: None,
+                reference_price: PriceView::Fresh(Fixed::from_units(50_000)),
+                quote_usd: Some(1.0),
+                position_qty: Fixed::ZERO,
+                open_buy_qty: Fixed::ZERO,
+                open_sell_qty: Fixed::ZERO,
+                open_orders: 0,
+                daily_trades: 0,
+                client_order_id_seen: false,
+                same_order_recently: false,
+                capital_usd: Some(100_000.0),
+            }
+        }
+    }
+
+    fn reason(d: Decision) -> RejectReason {
+        d.expect_err("expected a refusal").reason
+    }
+
+    #[test]
+    fn accepts_an_order_within_every_limit() {
+        let f = Fixture::new();
+        let o = limit(Side::Buy, "0.1", "50000");
+        let a = check(&f.ctx(&o)).unwrap();
+        assert!(!a.reducing);
+        assert_eq!(a.qty, fx("0.1"));
+        assert!((a.notional_usd - 5000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn refuses_each_limit_with_its_reason() {
+        let f = Fixture::new();
+        let o = limit(Side::Buy, "0.1", "50000");
+        type Tweak = fn(&mut OrderContext<'_>);
+        let cases: &[(Tweak, RejectReason)] = &[
+            (
+                |c| c.trading_state = TradingState::Halted,
+                RejectReason::TradingHalted,
+            ),
+            (|c| c.symbol_allowed = false, RejectReason::SymbolNotAllowed),
+            (
+                |c| c.breaker_open_until_ms = Some(1),
+                RejectReason::CircuitBreakerOpen,
+            ),
+            (
+                |c| c.trading_state = TradingState::ReduceOnly,
+                RejectReason::ReduceOnly,
+            ),
+            (
+                |c| c.reference_price = PriceView::Missing,
+                RejectReason::MarketDataStale,
+            ),
+            (
+                |c| {
+                    c.reference_price = PriceView::Stale {
+                        age_ms: 20_000,
+                        max_age_ms: 10_000,
+                    }
+                },
+                RejectReason::MarketDataStale,
+            ),
+            (|c| c.quote_usd = None, RejectReason::MarketDataStale),
+            (
+                |c| c.reference_price = PriceView::Fresh(Fixed::from_units(40_000)),
+                RejectReason::PriceBand,
+            ),
+            (
+                |c| c.client_order_id_seen = true,
+                RejectReason::DuplicateClientOrderId,
+            ),
+            (
+                |c| c.same_order_recently = true,
+                RejectReason::DuplicateOrder,
+            ),
+            (
+                |c| c.open_buy_qty = fx("0.55"),
+                RejectReason::MaxPositionQty,
+            ),
+            (
+                |c| c.capital_usd = Some(20_000.0),
+                RejectReason::MaxPositionPct,
+            ),
+            (|c| c.capital_usd = None, RejectReason::CapitalUnknown),
+            (|c| c.open_orders = 3, RejectReason::MaxOpenOrders),
+            (|c| c.daily_trades = 5, RejectReason::MaxDailyTrades),
+        ];
+        for (tweak, want) in cases {
+            let mut c = f.ctx(&o);
+            tweak(&mut c);
+            assert_eq!(reason(check(&c)), *want);
+        }
+        // Size limits.
+        assert_eq!(
+            reason(check(&f.ctx(&limit(Side::Buy, "0.6", "50000")))),
+            RejectReason::MaxOrderQty
+        );
+        assert_eq!(
+            reason(check(&f.ctx(&limit(Side::Buy, "0.25", "50000")))),
+            RejectReason::MaxOrderNotional
+        );
+        let mut c = f.ctx(&o);
+        c.position_qty = fx("0.45");
+        assert_eq!(reason(check(&c)), RejectReason::MaxPositionNotional);
+    }
+
+    #[test]
+    fn reports_the_first_rule_in_precedence_order() {
+        let f = Fixture::new();
+        let o = limit(Side::Buy, "0.9", "10");
+        let mut c = f.ctx(&o);
+        c.daily_trades = 99;
+        c.same_order_recently = true;
+        // Price band (300) comes before duplicates (401), size (500) and counts (601).
+        assert_eq!(reason(check(&c)), RejectReason::PriceBand);
+    }
+
+    #[test]
+    fn reducing_orders_pass_everything_but_a_halt() {
+        let f = Fixture::new();
+        // Long 0.6 BTC, no open sells: selling 0.6 only reduces.
+        let o = limit(Side::Sell, "0.6", "1");
+        let mut c = f.ctx(&o);
+        c.position_qty = fx("0.6");
+        c.trading_state = TradingState::ReduceOnly;
+        c.breaker_open_until_ms = Some(1);
+        c.symbol_allowed = false;
+        c.reference_price = PriceView::Missing;
+        c.daily_trades = 99;
+        c.open_orders = 99;
+        c.same_order_recently = true;
+        c.capital_usd = None;
+        let a = check(&c).unwrap();
+        assert!(a.reducing);
+        c.trading_state = TradingState::Halted;
+        assert_eq!(reason(check(&c)), RejectReason::TradingHalted);
+    }
+
+    #[test]
+    fn open_orders_on_the_same_side_count_against_reducing() {
+        // Long 0.6 with 0.5 already offered: a further 0.2 sell could flip the position short.
+        assert!(is_reducing(
+            Side::Sell,
+            fx("0.1"),
+            fx("0.6"),
+            Fixed::ZERO,
+            fx("0.5")
+        ));
+        assert!(!is_reducing(
+            Side::Sell,
+            fx("0.2"),
+            fx("0.6"),
+            Fixed::ZERO,
+            fx("0.5")
+        ));
+        assert!(is_reducing(
+            Side::Buy,
+            fx("1"),
+            Fixed::from_units(-2),
+            fx("1"),
+            Fixed::ZERO
+        ));
+        assert!(!is_reducing(
+            Side::Buy,
+            fx("1.1"),
+            Fixed::from_units(-2),
+            fx("1"),
+            Fixed::ZERO
+        ));
+        assert!(!is_reducing(
+            Side::Buy,
+            fx("1"),
+            Fixed::ZERO,
+            Fixed::ZERO,
+            Fixed::ZERO
+        ));
+    }
+
+    #[test]
+    fn quote_sized_market_orders_use_the_reference_price() {
+        let f = Fixture::new();
+        let o = NewOrder {
+            kind: OrderKind::Market,
+            qty: None,
+            quote_qty: Some(Fixed::from_units(12_000)),
+            price: None,
+            time_in_force: None,
+            ..limit(Side::Buy, "1", "1")
+        };
+        let mut c = f.ctx(&o);
+        c.symbol = &f.rules.default_account.default_symbol;
+        assert_eq!(reason(check(&c)), RejectReason::MaxOrderNotional);
+        let o = NewOrder {
+            quote_qty: Some(Fixed::from_units(5_000)),
+            ..o
+        };
+        let c = f.ctx(&o);
+        assert_eq!(check(&c).unwrap().qty, fx("0.1"));
+    }
+}

@@ -541,3 +541,139 @@ pub fn build(
         blocked_symbols: blocked,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(name: &str, text: &str) -> (PathBuf, String) {
+        (PathBuf::from(name), text.to_string())
+    }
+
+    #[test]
+    fn most_specific_value_wins() {
+        let text = r#"
+            [account."*"]
+            max_daily_trades = 10
+            max_order_notional_usd = 5000.0
+            [account."*".symbol."*"]
+            price_band_pct = 3.0
+            [account."*".symbol.BTCUSDT]
+            max_order_qty = 1.0
+            [account.alice]
+            max_daily_trades = 99
+            [account.alice.symbol."*"]
+            price_band_pct = 7.0
+        "#;
+        let r = build(
+            &[src("a.toml", text)],
+            &["alice".into()],
+            &EnvOverrides::default(),
+            1,
+        )
+        .unwrap();
+        let alice = r.account(Some("alice"));
+        assert_eq!(alice.max_daily_trades, 99);
+        assert_eq!(alice.max_order_notional_usd, 5000.0);
+        // alice's symbol."*" beats the general BTCUSDT entry for the band; the general
+        // BTCUSDT entry still supplies max_order_qty.
+        assert_eq!(alice.symbol("BTCUSDT").price_band_pct, 7.0);
+        assert_eq!(
+            alice.symbol("BTCUSDT").max_order_qty,
+            Some(Fixed::from_units(1))
+        );
+        let other = r.account(Some("bob"));
+        assert_eq!(other.max_daily_trades, 10);
+        assert_eq!(other.symbol("ETHUSDT").price_band_pct, 3.0);
+        assert_eq!(
+            RuleSet::defaults().account(None).max_daily_trades,
+            DEFAULTS.max_daily_trades
+        );
+    }
+
+    #[test]
+    fn environment_overrides_every_account() {
+        let text =
+            "[account.\"*\"]\nmax_daily_trades = 10\n[account.alice]\nmax_daily_trades = 20\n";
+        let env = EnvOverrides {
+            max_daily_trades: Some(3),
+            max_order_size_usd: Some(123.0),
+            circuit_breaker_enabled: Some(false),
+            ..Default::default()
+        };
+        let r = build(&[src("a.toml", text)], &["alice".into()], &env, 1).unwrap();
+        assert_eq!(r.account(Some("alice")).max_daily_trades, 3);
+        assert_eq!(r.account(None).max_order_notional_usd, 123.0);
+        assert!(!r.breaker("BTCUSDT").enabled);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let text = "[account.\"*\"]\nmax_daily_trades = -1\nmax_single_position_pct = 0.0\n";
+        let e = build(
+            &[src("rules/a.toml", text)],
+            &[],
+            &EnvOverrides::default(),
+            1,
+        )
+        .unwrap_err();
+        let msgs: Vec<String> = e.0.iter().map(|e| e.to_string()).collect();
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("rules/a.toml:2:20: max_daily_trades = -1"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].starts_with("rules/a.toml:3:27: max_single_position_pct = 0: must be > 0"),
+            "{}",
+            msgs[1]
+        );
+
+        let e = build(
+            &[src("b.toml", "[account.\"*\"]\nmax_dayly_trades = 1\n")],
+            &[],
+            &EnvOverrides::default(),
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            e.0[0]
+                .to_string()
+                .starts_with("b.toml:2:1: unknown field `max_dayly_trades`"),
+            "{}",
+            e.0[0]
+        );
+
+        let e = build(
+            &[src("c.toml", "[account.ghost]\nmax_daily_trades = 1\n")],
+            &[],
+            &EnvOverrides::default(),
+            1,
+        )
+        .unwrap_err();
+        assert!(e.0[0].message.contains("unknown account 'ghost'"));
+    }
+
+    #[test]
+    fn a_section_may_be_defined_in_one_file_only() {
+        let a = src("a.toml", "[market_data]\nmax_price_age_s = 5.0\n");
+        let b = src("b.toml", "\n[market_data]\nmax_price_age_s = 6.0\n");
+        let e = build(&[a, b], &[], &EnvOverrides::default(), 1).unwrap_err();
+        assert!(
+            e.0[0]
+                .to_string()
+                .starts_with("b.toml:2:1: [market_data] already defined at a.toml:1:1"),
+            "{}",
+            e.0[0]
+        );
+    }
+
+    #[test]
+    fn shipped_rule_files_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let r = load_dir(&dir, &[], &EnvOverrides::default(), 1).unwrap();
+        assert!(r.files.len() >= 2);
+        assert!(!r.symbol_allowed("LUNAUSDT"));
+    }
+}
