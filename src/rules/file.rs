@@ -617,7 +617,8 @@ mod tests {
             1,
         )
         .unwrap_err();
-        let msgs: Vec<String> = e.0.iter().map(|e| e.to_string()).collect();
+        let mut msgs: Vec<String> = e.0.iter().map(|e| e.to_string()).collect();
+        msgs.sort();
         assert_eq!(msgs.len(), 2, "{msgs:?}");
         assert!(
             msgs[0].starts_with("rules/a.toml:2:20: max_daily_trades = -1"),
