@@ -52,7 +52,7 @@ impl BinanceSpot {
     }
 }
 
-fn params_of(req: &RequestView<'_>) -> Result<Params, Rejection> {
+fn params_of<'a>(req: &RequestView<'a>) -> Result<Params<'a>, Rejection> {
     Params::parse(req.query, req.body)
         .map_err(|e| Rejection::new(RejectReason::MalformedRequest, e.to_string()))
 }

@@ -6,6 +6,8 @@
 //! riskgate could check one value while the exchange executes the other, so it is
 //! refused rather than guessed.
 
+use std::borrow::Cow;
+
 /// Most parameters a Binance request may carry; more is refused as malformed.
 pub const MAX_PARAMS: usize = 48;
 
@@ -23,15 +25,16 @@ pub enum ParamError {
     EmptyName,
 }
 
-/// Decoded parameters in the order received.
+/// Decoded parameters in the order received. Borrows from the request unless a
+/// value had to be percent-decoded.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
+pub struct Params<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Params {
+impl<'a> Params<'a> {
     /// Parses the query string and the form body together.
-    pub fn parse(query: Option<&str>, body: &[u8]) -> Result<Params, ParamError> {
+    pub fn parse(query: Option<&'a str>, body: &'a [u8]) -> Result<Params<'a>, ParamError> {
         let body = std::str::from_utf8(body).map_err(|_| ParamError::NotUtf8)?;
         let mut params = Params {
             pairs: Vec::with_capacity(12),
@@ -48,7 +51,7 @@ impl Params {
                 }
                 let v = decode(v)?;
                 if params.pairs.iter().any(|(existing, _)| *existing == k) {
-                    return Err(ParamError::Duplicate(k));
+                    return Err(ParamError::Duplicate(k.into_owned()));
                 }
                 if params.pairs.len() == MAX_PARAMS {
                     return Err(ParamError::TooMany);
@@ -63,11 +66,11 @@ impl Params {
         self.pairs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
 
     pub fn len(&self) -> usize {
@@ -81,9 +84,9 @@ impl Params {
 
 /// Percent-decoding with `+` as space (form encoding), rejecting bad escapes
 /// and anything that does not decode to UTF-8.
-fn decode(s: &str) -> Result<String, ParamError> {
+fn decode(s: &str) -> Result<Cow<'_, str>, ParamError> {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
-        return Ok(s.to_owned());
+        return Ok(Cow::Borrowed(s));
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -111,7 +114,9 @@ fn decode(s: &str) -> Result<String, ParamError> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| ParamError::NotUtf8)
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| ParamError::NotUtf8)
 }
 
 #[cfg(test)]

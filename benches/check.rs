@@ -1,0 +1,188 @@
+//! Order-path micro-benchmarks: parsing a Binance order, the pure rule check,
+//! the engine's full check (lock, gather, check) and a reserve + journal +
+//! release cycle, against a realistic rule set (100 symbols, 10 accounts).
+//!
+//! Run: `cargo bench --bench check -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use criterion::{criterion_group, criterion_main, Criterion};
+use http::{HeaderMap, HeaderValue, Method};
+use riskgate::clock::SystemClock;
+use riskgate::market::PriceBook;
+use riskgate::model::{Fixed, Symbol};
+use riskgate::rules::{file, EnvOverrides, OrderContext, PriceView, TradingState};
+use riskgate::state::{Durability, Engine, EngineConfig};
+use riskgate::venue::binance::{parse_new_order, BinanceSpot, Params};
+use riskgate::venue::{Action, Learned, RequestView, Venue};
+
+const SYMBOLS: usize = 100;
+const ACCOUNTS: usize = 10;
+
+fn symbol(i: usize) -> String {
+    format!("C{i:03}USDT")
+}
+
+/// Rule files as an operator would write them: defaults plus a section per symbol.
+fn rules_text() -> String {
+    let mut t = String::from(
+        "[account.\"*\"]\ncapital_usd = 1000000000.0\nmax_order_notional_usd = 1000000.0\nmax_single_position_pct = 100.0\n\
+         max_open_orders = 100000\nmax_daily_trades = 10000000\nrate_limit_orders_per_s = 0\n\
+         [account.\"*\".symbol.\"*\"]\nprice_band_pct = 5.0\n[market_data]\nmax_price_age_s = 3600.0\n[duplicates]\nwindow_s = 0.001\n",
+    );
+    for i in 0..SYMBOLS {
+        t.push_str(&format!(
+            "[account.\"*\".symbol.{}]\nmax_order_qty = 1000.0\nmax_position_qty = 100000.0\nmax_position_notional_usd = 100000000.0\n",
+            symbol(i)
+        ));
+    }
+    t
+}
+
+fn order_body(i: usize) -> String {
+    format!("symbol={}&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01000000&price=100.00&newClientOrderId=bench{i}&recvWindow=5000&timestamp=1700000000000&signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", symbol(i % SYMBOLS))
+}
+
+fn bench(c: &mut Criterion) {
+    let body = order_body(7);
+    let mut headers = HeaderMap::new();
+    headers.insert("x-mbx-apikey", HeaderValue::from_static("benchkey"));
+    let venue = BinanceSpot::new(false);
+    c.bench_function("parse_binance_order", |b| {
+        b.iter(|| {
+            let req = RequestView {
+                method: &Method::POST,
+                path: "/api/v3/order",
+                query: None,
+                headers: &headers,
+                body: black_box(body.as_bytes()),
+            };
+            black_box(venue.classify(&req).unwrap_or_else(|_| unreachable!()))
+        })
+    });
+
+    let rules = file::build(
+        &[("bench.toml".into(), rules_text())],
+        &[],
+        &EnvOverrides::default(),
+        1,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let params = Params::parse(None, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let order = parse_new_order(&params, false).unwrap_or_else(|e| panic!("{e:?}"));
+    let account_rules = rules.account(None).clone();
+    c.bench_function("rules_check_pure", |b| {
+        b.iter(|| {
+            let ctx = OrderContext {
+                order: black_box(&order),
+                account: &account_rules,
+                symbol: account_rules.symbol(order.symbol.as_str()),
+                trading_state: TradingState::Active,
+                symbol_allowed: rules.symbol_allowed(order.symbol.as_str()),
+                breaker_open_until_ms: None,
+                reference_price: PriceView::Fresh(Fixed::from_units(100)),
+                quote_usd: Some(1.0),
+                position_qty: Fixed::from_units(3),
+                open_buy_qty: Fixed::from_units(1),
+                open_sell_qty: Fixed::ZERO,
+                open_orders: 5,
+                daily_trades: 10,
+                client_order_id_seen: false,
+                same_order_recently: false,
+                capital_usd: Some(1e9),
+            };
+            black_box(riskgate::rules::check(&ctx).is_ok())
+        })
+    });
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let prices = Arc::new(PriceBook::new());
+    let clock = Arc::new(SystemClock);
+    let engine = Engine::open(
+        EngineConfig {
+            state_dir: dir.path().to_path_buf(),
+            durability: Durability::Process,
+            max_accounts: 64,
+            known_accounts: vec![],
+        },
+        clock,
+        Arc::new(ArcSwap::from_pointee(rules)),
+        prices.clone(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let now = engine.now_ms();
+    for i in 0..SYMBOLS {
+        prices.update(
+            &Symbol::new(&symbol(i)),
+            Fixed::from_units(100),
+            now + 3_600_000,
+        );
+    }
+    let accounts: Vec<_> = (0..ACCOUNTS)
+        .map(|i| {
+            engine
+                .account_for_key(format!("key{i}").as_bytes())
+                .unwrap_or_else(|e| panic!("{e:?}"))
+        })
+        .collect();
+    // A realistic book: a few resting orders per account.
+    for (i, a) in accounts.iter().enumerate() {
+        for j in 0..5 {
+            let body = order_body(i * 5 + j + 1000);
+            let p = Params::parse(None, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            engine
+                .submit(
+                    a,
+                    &parse_new_order(&p, false).unwrap_or_else(|e| panic!("{e:?}")),
+                )
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+    }
+    let test_orders: Vec<_> = (0..SYMBOLS)
+        .map(|i| {
+            let body = order_body(i);
+            let p = Params::parse(None, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            parse_new_order(&p, true).unwrap_or_else(|e| panic!("{e:?}"))
+        })
+        .collect();
+    let mut i = 0usize;
+    c.bench_function("engine_check_full_no_reserve", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            black_box(
+                engine
+                    .submit(&accounts[i % ACCOUNTS], &test_orders[i % SYMBOLS])
+                    .is_ok(),
+            )
+        })
+    });
+
+    let live_orders: Vec<_> = test_orders
+        .iter()
+        .map(|o| riskgate::model::NewOrder {
+            test_only: false,
+            client_order_id: None,
+            ..o.clone()
+        })
+        .collect();
+    let rejected = Learned {
+        venue_rejected: true,
+        ..Default::default()
+    };
+    c.bench_function("engine_reserve_journal_release", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let a = &accounts[i % ACCOUNTS];
+            // A distinct quantity each time, so the duplicate-order rule stays quiet.
+            let mut o = live_orders[i % SYMBOLS].clone();
+            o.qty = Some(Fixed(1_000_000 + (i % 100_000) as i64));
+            let s = engine.submit(a, &o).unwrap_or_else(|e| panic!("{e:?}"));
+            engine.learn(Some(a), &Action::NewOrder(o), s.reservation, &rejected, 0);
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
