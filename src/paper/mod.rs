@@ -1,17 +1,12 @@
-//! The built-in paper exchange (being written).
+//! The built-in paper exchange: answers a venue's API in its own format from
+//! paper accounts filled against the simulated market.
+//!
+//! Owns `paper::book` (accounts, orders, matching) and `paper::binance` (the
+//! Binance spot wire format). Reads prices from `market::sim`; knows nothing of
+//! rules or state: riskgate checks and learns from paper answers exactly as it
+//! does from the real exchange's.
 
-use std::sync::Arc;
+pub mod binance;
+pub mod book;
 
-use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::proxy::InProcessVenue;
-use crate::venue::VenueKind;
-
-/// The paper venue for a venue kind (None: not available).
-pub fn venue_for(
-    _kind: VenueKind,
-    _config: &Config,
-    _clock: SharedClock,
-) -> Option<Arc<dyn InProcessVenue>> {
-    None
-}
+//pub use binance::PaperBinance;
