@@ -206,7 +206,9 @@ impl Account {
 pub fn mul(a: Fixed, b: Fixed) -> Option<Fixed> {
     let scale = crate::model::decimal::FIXED_SCALE as i128;
     let p = a.0 as i128 * b.0 as i128;
-    i64::try_from((p + scale / 2).div_euclid(scale)).ok().map(Fixed)
+    i64::try_from((p + scale / 2).div_euclid(scale))
+        .ok()
+        .map(Fixed)
 }
 
 /// Rounds down to a multiple of `step`.
@@ -284,7 +286,9 @@ impl Books {
             }
             self.accounts.insert(key.to_owned(), acct);
         }
-        self.accounts.get_mut(key).ok_or(PaperError::TooManyAccounts)
+        self.accounts
+            .get_mut(key)
+            .ok_or(PaperError::TooManyAccounts)
     }
 
     /// Places a new order for `key` at the market's current price.
@@ -413,7 +417,9 @@ impl Books {
         now_ms: i64,
         market: &MarketSim,
     ) -> Result<PaperOrder, PaperError> {
-        market.symbol_info(symbol).ok_or(PaperError::InvalidSymbol)?;
+        market
+            .symbol_info(symbol)
+            .ok_or(PaperError::InvalidSymbol)?;
         let acct = self.account_mut(key, market)?;
         let id = acct
             .open
@@ -438,7 +444,9 @@ impl Books {
         now_ms: i64,
         market: &MarketSim,
     ) -> Result<Vec<PaperOrder>, PaperError> {
-        market.symbol_info(symbol).ok_or(PaperError::InvalidSymbol)?;
+        market
+            .symbol_info(symbol)
+            .ok_or(PaperError::InvalidSymbol)?;
         let acct = self.account_mut(key, market)?;
         let ids: Vec<i64> = acct.open_orders(Some(symbol)).map(|o| o.order_id).collect();
         if ids.is_empty() {
@@ -553,11 +561,15 @@ fn validate(req: &NewOrder, info: &SimSymbol, last: Fixed) -> Result<Checked, Pa
     if req.stop_price.is_none() && req.kind != OrderKind::Market && !req.kind.has_limit_price() {
         return Err(PaperError::Unsupported("trailingDelta"));
     }
-    if matches!(req.kind, OrderKind::StopLimit | OrderKind::TakeProfitLimit) && req.stop_price.is_none() {
+    if matches!(req.kind, OrderKind::StopLimit | OrderKind::TakeProfitLimit)
+        && req.stop_price.is_none()
+    {
         return Err(PaperError::Unsupported("trailingDelta"));
     }
     let on_tick = |p: Fixed| {
-        p.0 % info.tick_size.0.max(1) == 0 && p >= info.tick_size && p <= Fixed::from_units(MAX_PRICE_UNITS)
+        p.0 % info.tick_size.0.max(1) == 0
+            && p >= info.tick_size
+            && p <= Fixed::from_units(MAX_PRICE_UNITS)
     };
     let price = req.price.unwrap_or(Fixed::ZERO);
     let stop_price = req.stop_price.unwrap_or(Fixed::ZERO);
@@ -566,7 +578,10 @@ fn validate(req: &NewOrder, info: &SimSymbol, last: Fixed) -> Result<Checked, Pa
     }
     let qty = match (req.qty, req.quote_qty) {
         (Some(q), _) => {
-            if q < info.min_qty || q > info.max_qty || (q.0 - info.min_qty.0) % info.step_size.0.max(1) != 0 {
+            if q < info.min_qty
+                || q > info.max_qty
+                || (q.0 - info.min_qty.0) % info.step_size.0.max(1) != 0
+            {
                 return Err(PaperError::Filter("LOT_SIZE"));
             }
             q
@@ -594,7 +609,11 @@ fn validate(req: &NewOrder, info: &SimSymbol, last: Fixed) -> Result<Checked, Pa
     {
         return Err(PaperError::Filter("NOTIONAL"));
     }
-    Ok(Checked { qty, price, stop_price })
+    Ok(Checked {
+        qty,
+        price,
+        stop_price,
+    })
 }
 
 /// Whether a limit at `limit` trades when the price ranges over `[low, high]`.
@@ -619,8 +638,15 @@ fn lock(acct: &mut Account, info: &SimSymbol, order: &mut PaperOrder) -> Result<
     let (asset, amount) = match order.side {
         Side::Sell => (info.base.clone(), order.orig_qty),
         Side::Buy => {
-            let px = if order.kind.has_limit_price() { order.price } else { order.stop_price };
-            (info.quote.clone(), mul(order.orig_qty, px).ok_or(PaperError::InsufficientBalance)?)
+            let px = if order.kind.has_limit_price() {
+                order.price
+            } else {
+                order.stop_price
+            };
+            (
+                info.quote.clone(),
+                mul(order.orig_qty, px).ok_or(PaperError::InsufficientBalance)?,
+            )
         }
     };
     let bal = acct.balance(&asset);
@@ -743,14 +769,31 @@ mod tests {
     #[test]
     fn market_buy_moves_balances_exactly() {
         let (sim, mut b) = setup();
-        let p = b.place("k", &order(OrderKind::Market, Side::Buy, "0.5", None), &sim, T0).unwrap();
+        let p = b
+            .place(
+                "k",
+                &order(OrderKind::Market, Side::Buy, "0.5", None),
+                &sim,
+                T0,
+            )
+            .unwrap();
         assert_eq!(p.order.status, PaperStatus::Filled);
         assert_eq!(p.order.cumm_quote_qty, Fixed::from_units(30_000));
         assert_eq!(bal(&b, "USDT").free, Fixed::from_units(70_000));
         assert_eq!(bal(&b, "BTC").free, Fixed::parse("0.5").unwrap());
-        let e = b.place("k", &order(OrderKind::Market, Side::Buy, "2", None), &sim, T0);
+        let e = b.place(
+            "k",
+            &order(OrderKind::Market, Side::Buy, "2", None),
+            &sim,
+            T0,
+        );
         assert_eq!(e.unwrap_err(), PaperError::InsufficientBalance);
-        let e = b.place("k", &order(OrderKind::Market, Side::Sell, "0.6", None), &sim, T0);
+        let e = b.place(
+            "k",
+            &order(OrderKind::Market, Side::Sell, "0.6", None),
+            &sim,
+            T0,
+        );
         assert_eq!(e.unwrap_err(), PaperError::InsufficientBalance);
     }
 
@@ -758,13 +801,28 @@ mod tests {
     fn filters_are_enforced() {
         let (sim, mut b) = setup();
         let cases = [
-            (order(OrderKind::Market, Side::Buy, "0.000001", None), "LOT_SIZE"),
-            (order(OrderKind::Market, Side::Buy, "0.000015", None), "LOT_SIZE"),
-            (order(OrderKind::Market, Side::Buy, "0.00005", None), "NOTIONAL"),
-            (order(OrderKind::Limit, Side::Buy, "0.001", Some("50000.001")), "PRICE_FILTER"),
+            (
+                order(OrderKind::Market, Side::Buy, "0.000001", None),
+                "LOT_SIZE",
+            ),
+            (
+                order(OrderKind::Market, Side::Buy, "0.000015", None),
+                "LOT_SIZE",
+            ),
+            (
+                order(OrderKind::Market, Side::Buy, "0.00005", None),
+                "NOTIONAL",
+            ),
+            (
+                order(OrderKind::Limit, Side::Buy, "0.001", Some("50000.001")),
+                "PRICE_FILTER",
+            ),
         ];
         for (o, f) in cases {
-            assert_eq!(b.place("k", &o, &sim, T0).unwrap_err(), PaperError::Filter(f));
+            assert_eq!(
+                b.place("k", &o, &sim, T0).unwrap_err(),
+                PaperError::Filter(f)
+            );
         }
     }
 
@@ -785,7 +843,9 @@ mod tests {
             assert!(t < T0 + 30 * 86_400_000, "never crossed");
         }
         let acct = b.account("k").unwrap();
-        let filled = acct.find("BTCUSDT", &OrderRef::ExchangeId(p.order.order_id)).unwrap();
+        let filled = acct
+            .find("BTCUSDT", &OrderRef::ExchangeId(p.order.order_id))
+            .unwrap();
         assert_eq!(filled.status, PaperStatus::Filled);
         assert_eq!(filled.fills[0].price, Fixed::from_units(59_990));
         assert!(filled.fills[0].is_maker);
@@ -797,12 +857,19 @@ mod tests {
         let p = b.place("k", &sell, &sim, t).unwrap();
         assert_eq!(bal(&b, "BTC").locked, Fixed::from_units(1));
         let c = b
-            .cancel("k", "BTCUSDT", &OrderRef::ClientId(p.order.client_order_id.clone().into()), t, &sim)
+            .cancel(
+                "k",
+                "BTCUSDT",
+                &OrderRef::ClientId(p.order.client_order_id.clone().into()),
+                t,
+                &sim,
+            )
             .unwrap();
         assert_eq!(c.status, PaperStatus::Canceled);
         assert_eq!(bal(&b, "BTC").free, Fixed::from_units(1));
         assert_eq!(
-            b.cancel("k", "BTCUSDT", &OrderRef::ExchangeId(c.order_id), t, &sim).unwrap_err(),
+            b.cancel("k", "BTCUSDT", &OrderRef::ExchangeId(c.order_id), t, &sim)
+                .unwrap_err(),
             PaperError::UnknownOrder
         );
     }
@@ -813,19 +880,34 @@ mod tests {
         let mut o = order(OrderKind::Limit, Side::Buy, "0.001", Some("50000"));
         o.client_order_id = Some("dup".into());
         b.place("k", &o, &sim, T0).unwrap();
-        assert_eq!(b.place("k", &o, &sim, T0).unwrap_err(), PaperError::DuplicateOrder);
+        assert_eq!(
+            b.place("k", &o, &sim, T0).unwrap_err(),
+            PaperError::DuplicateOrder
+        );
         let maker = order(OrderKind::LimitMaker, Side::Buy, "0.001", Some("61000"));
-        assert_eq!(b.place("k", &maker, &sim, T0).unwrap_err(), PaperError::WouldMatch);
+        assert_eq!(
+            b.place("k", &maker, &sim, T0).unwrap_err(),
+            PaperError::WouldMatch
+        );
         let mut stop = order(OrderKind::StopMarket, Side::Sell, "0.001", None);
         stop.stop_price = Some(Fixed::from_units(61_000));
-        assert_eq!(b.place("k", &stop, &sim, T0).unwrap_err(), PaperError::StopWouldTrigger);
+        assert_eq!(
+            b.place("k", &stop, &sim, T0).unwrap_err(),
+            PaperError::StopWouldTrigger
+        );
         for k in ["a", "b", "c"] {
             b.account_mut(k, &sim).unwrap();
         }
-        assert_eq!(b.account_mut("e", &sim).unwrap_err(), PaperError::TooManyAccounts);
+        assert_eq!(
+            b.account_mut("e", &sim).unwrap_err(),
+            PaperError::TooManyAccounts
+        );
         let mut ioc = order(OrderKind::Limit, Side::Buy, "0.001", Some("50000"));
         ioc.time_in_force = Some(TimeInForce::Ioc);
-        assert_eq!(b.place("k", &ioc, &sim, T0).unwrap().order.status, PaperStatus::Expired);
+        assert_eq!(
+            b.place("k", &ioc, &sim, T0).unwrap().order.status,
+            PaperStatus::Expired
+        );
     }
 
     #[test]

@@ -9,4 +9,49 @@
 pub mod binance;
 pub mod book;
 
-//pub use binance::PaperBinance;
+use std::sync::Arc;
+
+pub use binance::PaperBinance;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::market::sim::{MarketSim, SharedMarket, SimConfig};
+use crate::proxy::InProcessVenue;
+use crate::venue::VenueKind;
+
+/// The simulated market a configuration asks for, starting at the clock's now.
+pub fn market_for(config: &Config, clock: &SharedClock) -> SharedMarket {
+    let sim = SimConfig {
+        seed: config.sim_seed,
+        tick_ms: config.sim_tick_ms,
+        symbols: SimConfig::default_symbols(),
+    };
+    MarketSim::new(&sim, clock.now_ms()).shared()
+}
+
+/// The paper venue for a venue kind over a given market (share one market
+/// between venues and the risk engine).
+pub fn venue_with_market(
+    kind: VenueKind,
+    market: SharedMarket,
+    clock: SharedClock,
+    starting_balances: Vec<(String, crate::model::Fixed)>,
+) -> Option<Arc<dyn InProcessVenue>> {
+    match kind {
+        VenueKind::BinanceSpot => Some(Arc::new(PaperBinance::new(
+            market,
+            clock,
+            starting_balances,
+        ))),
+    }
+}
+
+/// The paper venue for a venue kind, on a market of its own.
+pub fn venue_for(
+    kind: VenueKind,
+    config: &Config,
+    clock: SharedClock,
+) -> Option<Arc<dyn InProcessVenue>> {
+    let market = market_for(config, &clock);
+    venue_with_market(kind, market, clock, config.paper_starting_balances.clone())
+}
