@@ -516,7 +516,7 @@ impl MarketSim {
     /// Steps the walk in `tick_ms` increments up to `now_ms`. A clock that goes
     /// backwards is ignored.
     pub fn advance_to(&mut self, now_ms: i64) {
-        if now_ms < self.last_tick_ms + self.tick_ms {
+        if !self.is_due(now_ms) {
             return;
         }
         let mut due = ((now_ms - self.last_tick_ms) / self.tick_ms) as u64;
@@ -539,6 +539,16 @@ impl MarketSim {
         }
         self.last_tick_ms = t_ms;
         self.tick_seq += 1;
+    }
+
+    /// Length of one simulation step.
+    pub fn tick_ms(&self) -> i64 {
+        self.tick_ms
+    }
+
+    /// Whether `advance_to(now_ms)` would take at least one step.
+    pub fn is_due(&self, now_ms: i64) -> bool {
+        now_ms >= self.last_tick_ms + self.tick_ms
     }
 
     /// Time of the latest simulated step.

@@ -14,7 +14,9 @@ use http::Method;
 use serde::Serialize;
 use serde_json::json;
 
-use super::book::{Books, PaperError, PaperOrder, DEFAULT_MAX_ACCOUNTS, MAX_NOTIONAL_UNITS};
+use super::book::{
+    AssetBalance, Books, PaperError, PaperOrder, DEFAULT_MAX_ACCOUNTS, MAX_NOTIONAL_UNITS,
+};
 use super::book::{MAX_OPEN_ORDERS_PER_SYMBOL, MAX_PRICE_UNITS, MAX_STOP_ORDERS_PER_SYMBOL};
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
@@ -546,6 +548,24 @@ impl PaperBinance {
         self.books.lock().set_commission_rate(rate);
     }
 
+    /// One paper account's balance of one asset (None: no such account or asset yet).
+    pub fn balance(&self, api_key: &str, asset: &str) -> Option<AssetBalance> {
+        self.books
+            .lock()
+            .account(api_key)?
+            .balances
+            .get(asset)
+            .copied()
+    }
+
+    /// How many orders one paper account has open.
+    pub fn open_order_count(&self, api_key: &str) -> usize {
+        self.books
+            .lock()
+            .account(api_key)
+            .map_or(0, |a| a.open_orders(None).count())
+    }
+
     /// The market this exchange trades on.
     pub fn market(&self) -> &SharedMarket {
         &self.market
@@ -555,7 +575,10 @@ impl PaperBinance {
     /// Called on every request; a background task may call it too.
     pub fn sync(&self) -> i64 {
         let now_ms = self.clock.now_ms();
-        self.market.write().advance_to(now_ms);
+        // Most requests fall between steps: only take the write lock when one is due.
+        if self.market.read().is_due(now_ms) {
+            self.market.write().advance_to(now_ms);
+        }
         let m = self.market.read();
         self.books.lock().match_resting(&m, now_ms);
         now_ms

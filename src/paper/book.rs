@@ -19,9 +19,9 @@ pub const MAX_OPEN_ORDERS_PER_SYMBOL: usize = 200;
 /// Untriggered stop orders per symbol per account (Binance's MAX_NUM_ALGO_ORDERS).
 pub const MAX_STOP_ORDERS_PER_SYMBOL: usize = 5;
 /// Closed orders remembered per account (for order queries and allOrders).
-pub const MAX_CLOSED_ORDERS: usize = 2_000;
+pub const MAX_CLOSED_ORDERS: usize = 500;
 /// Trades remembered per account (for myTrades).
-pub const MAX_TRADES: usize = 2_000;
+pub const MAX_TRADES: usize = 500;
 /// Highest price any symbol accepts (PRICE_FILTER maxPrice).
 pub const MAX_PRICE_UNITS: i64 = 1_000_000;
 /// Highest notional accepted (NOTIONAL maxNotional).

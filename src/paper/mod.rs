@@ -37,11 +37,29 @@ pub fn venue_with_market(
     clock: SharedClock,
     starting_balances: Vec<(String, crate::model::Fixed)>,
 ) -> Option<Arc<dyn InProcessVenue>> {
+    venue_with_limits(
+        kind,
+        market,
+        clock,
+        starting_balances,
+        book::DEFAULT_MAX_ACCOUNTS,
+    )
+}
+
+/// As `venue_with_market`, with at most `max_accounts` paper accounts.
+pub fn venue_with_limits(
+    kind: VenueKind,
+    market: SharedMarket,
+    clock: SharedClock,
+    starting_balances: Vec<(String, crate::model::Fixed)>,
+    max_accounts: usize,
+) -> Option<Arc<dyn InProcessVenue>> {
     match kind {
-        VenueKind::BinanceSpot => Some(Arc::new(PaperBinance::new(
+        VenueKind::BinanceSpot => Some(Arc::new(PaperBinance::with_max_accounts(
             market,
             clock,
             starting_balances,
+            max_accounts,
         ))),
     }
 }
@@ -53,5 +71,11 @@ pub fn venue_for(
     clock: SharedClock,
 ) -> Option<Arc<dyn InProcessVenue>> {
     let market = market_for(config, &clock);
-    venue_with_market(kind, market, clock, config.paper_starting_balances.clone())
+    venue_with_limits(
+        kind,
+        market,
+        clock,
+        config.paper_starting_balances.clone(),
+        config.max_accounts.clamp(1, book::DEFAULT_MAX_ACCOUNTS),
+    )
 }
