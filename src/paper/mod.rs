@@ -1,17 +1,81 @@
-//! The built-in paper exchange (being written).
+//! The built-in paper exchange: answers a venue's API in its own format from
+//! paper accounts filled against the simulated market.
+//!
+//! Owns `paper::book` (accounts, orders, matching) and `paper::binance` (the
+//! Binance spot wire format). Reads prices from `market::sim`; knows nothing of
+//! rules or state: riskgate checks and learns from paper answers exactly as it
+//! does from the real exchange's.
+
+pub mod binance;
+pub mod book;
 
 use std::sync::Arc;
 
+pub use binance::PaperBinance;
+
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::market::sim::{MarketSim, SharedMarket, SimConfig};
 use crate::proxy::InProcessVenue;
 use crate::venue::VenueKind;
 
-/// The paper venue for a venue kind (None: not available).
-pub fn venue_for(
-    _kind: VenueKind,
-    _config: &Config,
-    _clock: SharedClock,
+/// The simulated market a configuration asks for, starting at the clock's now.
+pub fn market_for(config: &Config, clock: &SharedClock) -> SharedMarket {
+    let sim = SimConfig {
+        seed: config.sim_seed,
+        tick_ms: config.sim_tick_ms,
+        symbols: SimConfig::default_symbols(),
+    };
+    MarketSim::new(&sim, clock.now_ms()).shared()
+}
+
+/// The paper venue for a venue kind over a given market (share one market
+/// between venues and the risk engine).
+pub fn venue_with_market(
+    kind: VenueKind,
+    market: SharedMarket,
+    clock: SharedClock,
+    starting_balances: Vec<(String, crate::model::Fixed)>,
 ) -> Option<Arc<dyn InProcessVenue>> {
-    None
+    venue_with_limits(
+        kind,
+        market,
+        clock,
+        starting_balances,
+        book::DEFAULT_MAX_ACCOUNTS,
+    )
+}
+
+/// As `venue_with_market`, with at most `max_accounts` paper accounts.
+pub fn venue_with_limits(
+    kind: VenueKind,
+    market: SharedMarket,
+    clock: SharedClock,
+    starting_balances: Vec<(String, crate::model::Fixed)>,
+    max_accounts: usize,
+) -> Option<Arc<dyn InProcessVenue>> {
+    match kind {
+        VenueKind::BinanceSpot => Some(Arc::new(PaperBinance::with_max_accounts(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
+    }
+}
+
+/// The paper venue for a venue kind, on a market of its own.
+pub fn venue_for(
+    kind: VenueKind,
+    config: &Config,
+    clock: SharedClock,
+) -> Option<Arc<dyn InProcessVenue>> {
+    let market = market_for(config, &clock);
+    venue_with_limits(
+        kind,
+        market,
+        clock,
+        config.paper_starting_balances.clone(),
+        config.max_accounts.clamp(1, book::DEFAULT_MAX_ACCOUNTS),
+    )
 }

@@ -1,0 +1,10 @@
+//! Shared integration-test support: `mod support;` in a test file brings in the
+//! mock Binance exchange (`support::MockBinance`) and the client helpers.
+//!
+//! Owns nothing riskgate runs in production. Each test binary uses a different
+//! subset, hence the blanket `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod mock_binance;
+
+pub use mock_binance::*;
