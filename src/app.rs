@@ -13,8 +13,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::admin::{self, AdminState};
 use crate::clock::SharedClock;
 use crate::config::{Config, Mode, SourceErrors};
+use crate::market::sim::SharedMarket;
 use crate::market::PriceBook;
-use crate::proxy::{self, InProcessVenue, Shared, UpstreamTarget, VenueListener};
+use crate::paper;
+use crate::proxy::{self, Shared, UpstreamTarget, VenueListener};
 use crate::rules::{file as rule_file, RuleSet};
 use crate::state::{Engine, EngineConfig, JournalError};
 use crate::telemetry;
@@ -70,16 +72,12 @@ impl RunningApp {
     }
 }
 
-/// Builds the paper venue for a venue kind, if paper mode is on.
-pub type PaperFactory = dyn Fn(venue::VenueKind) -> Option<Arc<dyn InProcessVenue>>;
-
 /// Starts riskgate. `metrics` is the installed Prometheus handle (None in tests
 /// that do not install a global recorder).
 pub fn start(
     config: Config,
     clock: SharedClock,
     metrics: Option<PrometheusHandle>,
-    paper: &PaperFactory,
 ) -> Result<RunningApp, StartError> {
     for w in &config.warnings {
         tracing::warn!("{w}");
@@ -101,6 +99,8 @@ pub fn start(
         prices,
     )?);
     let shared = Shared::new(engine.clone(), config.limits.clone(), config.mode);
+    // Paper mode: one simulated market feeds every paper venue and the reference prices.
+    let market = (config.mode == Mode::Paper).then(|| paper::market_for(&config, &clock));
 
     // Listeners: the first bind fixes the port (0 in tests); other workers reuse it.
     let mut venue_listeners = Vec::new();
@@ -108,12 +108,20 @@ pub fn start(
     let mut upstream_targets = Vec::new();
     for v in &config.venues {
         let adapter = venue::adapter(v.kind, config.allow_withdrawals);
-        let paper_venue = if config.mode == Mode::Paper {
-            Some(paper(v.kind).ok_or_else(|| {
-                StartError::Other(format!("no paper venue for {}", v.kind.as_str()))
-            })?)
-        } else {
-            None
+        let paper_venue = match &market {
+            Some(m) => Some(
+                paper::venue_with_limits(
+                    v.kind,
+                    m.clone(),
+                    clock.clone(),
+                    config.paper_starting_balances.clone(),
+                    config.max_accounts,
+                )
+                .ok_or_else(|| {
+                    StartError::Other(format!("no paper venue for {}", v.kind.as_str()))
+                })?,
+            ),
+            None => None,
         };
         let upstream = match (&v.upstream, config.mode) {
             (Some(u), Mode::Live | Mode::Shadow) => Some(Arc::new(
@@ -253,6 +261,13 @@ pub fn start(
                     }
                 };
                 tokio::task::spawn_local(reloader(bg_config.clone(), rules.clone(), reload_rx));
+                if let Some(market) = market {
+                    tokio::task::spawn_local(tick_market(
+                        market,
+                        bg_engine.clone(),
+                        bg_config.sim_tick_ms,
+                    ));
+                }
                 for (adapter, target) in upstream_targets {
                     tokio::task::spawn_local(poll_prices(
                         adapter,
@@ -352,6 +367,26 @@ async fn reloader(
         }
     }
     drop(watcher);
+}
+
+/// Paper mode: steps the simulated market and publishes its prices as reference prices.
+async fn tick_market(market: SharedMarket, engine: Arc<Engine>, tick_ms: u64) {
+    let mut interval = tokio::time::interval(Duration::from_millis(tick_ms));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prices = Vec::new();
+    loop {
+        interval.tick().await;
+        let now = engine.now_ms();
+        {
+            let mut m = market.write();
+            m.advance_to(now);
+            prices.clear();
+            prices.extend(m.prices().map(|(s, p)| (s.clone(), p)));
+        }
+        for (symbol, price) in &prices {
+            engine.on_price(symbol, *price, now);
+        }
+    }
 }
 
 /// Live and shadow mode: polls the venue's public ticker for reference prices.

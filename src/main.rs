@@ -7,7 +7,7 @@ use clap::Parser;
 use riskgate::cli::{Cli, Command, DEFAULT_CONFIG};
 use riskgate::clock::SystemClock;
 use riskgate::config::{self, Env, Mode};
-use riskgate::{app, paper, rules, telemetry};
+use riskgate::{app, rules, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -76,10 +76,7 @@ fn run(path: &std::path::Path, i_am_sure: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let clock = Arc::new(SystemClock);
-    let paper_cfg = cfg.clone();
-    let paper_factory = move |kind| paper::venue_for(kind, &paper_cfg, clock.clone());
-    let running = match app::start(cfg, Arc::new(SystemClock), metrics, &paper_factory) {
+    let running = match app::start(cfg, Arc::new(SystemClock), metrics) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("riskgate: {e}");

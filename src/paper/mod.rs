@@ -63,19 +63,3 @@ pub fn venue_with_limits(
         ))),
     }
 }
-
-/// The paper venue for a venue kind, on a market of its own.
-pub fn venue_for(
-    kind: VenueKind,
-    config: &Config,
-    clock: SharedClock,
-) -> Option<Arc<dyn InProcessVenue>> {
-    let market = market_for(config, &clock);
-    venue_with_limits(
-        kind,
-        market,
-        clock,
-        config.paper_starting_balances.clone(),
-        config.max_accounts.clamp(1, book::DEFAULT_MAX_ACCOUNTS),
-    )
-}
