@@ -685,6 +685,10 @@ impl RawResponse {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
 }
 
 /// Percent-encodes a parameter value the way Binance clients do (unreserved kept).

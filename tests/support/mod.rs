@@ -5,6 +5,8 @@
 //! subset, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod gateway;
 pub mod mock_binance;
 
+pub use gateway::*;
 pub use mock_binance::*;
