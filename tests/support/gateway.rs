@@ -170,12 +170,11 @@ impl Gateway {
     }
 
     pub fn paper(rules: &str) -> Gateway {
-        let g = Gateway::start(GatewayOptions {
+        Gateway::start(GatewayOptions {
             mode: "paper",
             rules: vec![("limits.toml".into(), rules.into())],
             ..Default::default()
-        });
-        g
+        })
     }
 
     pub fn app(&self) -> &RunningApp {

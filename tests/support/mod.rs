@@ -3,7 +3,7 @@
 //!
 //! Owns nothing riskgate runs in production. Each test binary uses a different
 //! subset, hence the blanket `dead_code` allowance.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod gateway;
 pub mod mock_binance;
