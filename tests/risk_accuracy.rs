@@ -371,3 +371,356 @@ fn garch_matches_arch() {
         }
     }
 }
+
+// ---------------------------------------------------------------- Monte Carlo
+
+/// Standard error of the empirical `a`-quantile: sqrt(a(1−a)/n) / f(q).
+fn quantile_se(a: f64, n: usize, density_at_q: f64) -> f64 {
+    (a * (1.0 - a) / n as f64).sqrt() / density_at_q
+}
+
+/// Asymptotic s.e. of the ES estimator: sqrt([Var(L | L ≥ VaR) + c(ES − VaR)²] / (n a)).
+fn es_se(a: f64, n: usize, tail_var: f64, es: f64, var: f64) -> f64 {
+    ((tail_var + (1.0 - a) * (es - var).powi(2)) / (n as f64 * a)).sqrt()
+}
+
+fn sample_cov(d: &Data) -> DMatrix<f64> {
+    let lb = d.fx["cov_lookback"].as_u64().unwrap() as usize;
+    sample_covariance(&d.returns.last(lb).unwrap()).unwrap()
+}
+
+#[test]
+fn monte_carlo_normal_within_sampling_error() {
+    use riskgate::risk::montecarlo::{var_es_from_simulation, MonteCarloModel, Shocks};
+    let d = data();
+    let cov = sample_cov(&d);
+    let sigma = var::portfolio_sigma_usd(&cov, &d.positions).unwrap();
+    let model = MonteCarloModel::new(&cov, Shocks::Normal).unwrap();
+    let n = 10_000;
+    for h in [1usize, 5] {
+        let mut pnl = model.simulate_pnl(&d.positions, h, n, 42).unwrap();
+        let confs = [0.95, 0.99];
+        let got = var_es_from_simulation(&mut pnl, &confs).unwrap();
+        for (c, g) in confs.iter().zip(got) {
+            let a = 1.0 - c;
+            let s = sigma * (h as f64).sqrt();
+            let want = var::normal_var_es(sigma, *c, h).unwrap();
+            let t = want.var_usd / s; // standardised threshold
+            let se_v = quantile_se(a, n, riskgate::risk::stats::norm_pdf(t) / s);
+            let lam = want.es_usd / s;
+            let tail_var = s * s * (1.0 + t * lam - lam * lam);
+            let se_e = es_se(a, n, tail_var, want.es_usd, want.var_usd);
+            assert!(
+                (g.var_usd - want.var_usd).abs() <= 4.0 * se_v,
+                "MC normal VaR c={c} h={h}: {} vs {} (se {se_v})",
+                g.var_usd,
+                want.var_usd
+            );
+            assert!(
+                (g.es_usd - want.es_usd).abs() <= 4.0 * se_e,
+                "MC normal ES c={c} h={h}: {} vs {} (se {se_e})",
+                g.es_usd,
+                want.es_usd
+            );
+        }
+    }
+}
+
+#[test]
+fn monte_carlo_student_t_within_sampling_error() {
+    use riskgate::risk::montecarlo::{var_es_from_simulation, MonteCarloModel, Shocks};
+    use riskgate::risk::stats::{t_pdf_std, t_ppf_std};
+    let d = data();
+    let cov = sample_cov(&d);
+    let sigma = var::portfolio_sigma_usd(&cov, &d.positions).unwrap();
+    let df: f64 = 4.0;
+    // 1-day P&L of variance-matched multivariate t is exactly σ·sqrt((ν−2)/ν)·t_ν
+    let scale = sigma * ((df - 2.0) / df).sqrt();
+    let model = MonteCarloModel::new(&cov, Shocks::StudentT { df }).unwrap();
+    let n = 10_000;
+    let mut pnl = model.simulate_pnl(&d.positions, 1, n, 7).unwrap();
+    for c in [0.95, 0.99] {
+        let got = var_es_from_simulation(&mut pnl, &[c]).unwrap()[0];
+        let want = var::student_t_var_es(df, scale, c, 1).unwrap();
+        let q = t_ppf_std(c, df);
+        let se_v = quantile_se(1.0 - c, n, t_pdf_std(q, df) / scale);
+        assert!(
+            (got.var_usd - want.var_usd).abs() <= 4.0 * se_v,
+            "MC t VaR c={c}: {} vs {} (se {se_v})",
+            got.var_usd,
+            want.var_usd
+        );
+    }
+}
+
+#[test]
+fn monte_carlo_is_reproducible_and_garch_reduces_to_constant() {
+    use riskgate::risk::garch::GarchFit;
+    use riskgate::risk::montecarlo::{MonteCarloModel, Shocks};
+    let d = data();
+    let cov = sample_cov(&d);
+    let shocks = Shocks::StudentT { df: 5.0 };
+    let m = MonteCarloModel::new(&cov, shocks).unwrap();
+    let a = m.simulate_pnl(&d.positions, 5, 1000, 1).unwrap();
+    assert_eq!(a, m.simulate_pnl(&d.positions, 5, 1000, 1).unwrap());
+    assert_ne!(a, m.simulate_pnl(&d.positions, 5, 1000, 2).unwrap());
+    // GARCH with α = β = 0 and ω = Σ_ii has constant variance Σ_ii, and
+    // diag(σ)·chol(R) = chol(Σ): identical paths draw for draw.
+    let fits: Vec<GarchFit> = (0..cov.nrows())
+        .map(|i| GarchFit {
+            omega: cov[(i, i)],
+            alpha: 0.0,
+            beta: 0.0,
+            loglik: 0.0,
+            n_obs: 0,
+            last_variance: 0.0,
+            last_return: 0.0,
+        })
+        .collect();
+    let g = MonteCarloModel::with_garch(&cov, shocks, &fits).unwrap();
+    let b = g.simulate_pnl(&d.positions, 5, 1000, 1).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{x} vs {y}");
+    }
+}
+
+// ---------------------------------------------------------------- performance, attribution
+
+#[test]
+fn performance_matches_empyrical() {
+    use riskgate::risk::performance::performance;
+    let d = data();
+    let (_, closes) = prices();
+    let p = performance(&equity(), Some(&closes[0])).unwrap();
+    let w = &d.fx["performance"];
+    close_rel(
+        p.max_drawdown_frac,
+        f(&w["max_drawdown_frac"]),
+        REL,
+        "max drawdown",
+    );
+    close_rel(
+        p.current_drawdown_frac,
+        f(&w["current_drawdown_frac"]),
+        REL,
+        "current drawdown",
+    );
+    close_rel(
+        p.annual_return_frac,
+        f(&w["annual_return_frac"]),
+        REL,
+        "annual return",
+    );
+    close_rel(p.sharpe_annualised.unwrap(), f(&w["sharpe"]), REL, "sharpe");
+    close_rel(
+        p.sortino_annualised.unwrap(),
+        f(&w["sortino"]),
+        REL,
+        "sortino",
+    );
+    close_rel(p.calmar.unwrap(), f(&w["calmar"]), REL, "calmar");
+    close_rel(p.beta.unwrap(), f(&w["beta"]), REL, "beta");
+    close_rel(
+        p.correlation.unwrap(),
+        f(&w["correlation"]),
+        REL,
+        "correlation",
+    );
+}
+
+#[test]
+fn attribution_and_incremental_match_reference() {
+    use riskgate::risk::attribution::{group_attribution, parametric_euler};
+    use riskgate::risk::IncrementalVar;
+    use std::collections::BTreeMap;
+    let d = data();
+    let cov = sample_cov(&d);
+    let w = &d.fx["attribution"];
+    let e = parametric_euler(&cov, &d.positions, f(&w["confidence"]), 1).unwrap();
+    close_rel(e.var_usd, f(&w["var_usd"]), REL, "attribution VaR");
+    for (i, (m, c)) in e.marginal_var.iter().zip(&e.component_var_usd).enumerate() {
+        close_rel(*m, f(&w["marginal_var"][i]), REL, "marginal VaR");
+        close_rel(*c, f(&w["component_var_usd"][i]), REL, "component VaR");
+    }
+    close_rel(
+        e.component_var_usd.iter().sum::<f64>(),
+        e.var_usd,
+        1e-12,
+        "components sum",
+    );
+    let groups: BTreeMap<String, String> = d.fx["groups"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let g = group_attribution(&d.names, &d.positions, &e.component_var_usd, &groups);
+    for gr in &g {
+        close_rel(
+            gr.component_var_usd,
+            f(&w["group_component_var_usd"][&gr.group]),
+            REL,
+            &gr.group,
+        );
+    }
+    let inc = IncrementalVar::new(&d.names, &cov, &d.positions, 0.99, 1).unwrap();
+    let iw = &d.fx["incremental"];
+    let i = iw["asset_index"].as_u64().unwrap() as usize;
+    let delta = f(&iw["delta_usd"]);
+    close_rel(
+        inc.exact_var_usd(i, delta).unwrap(),
+        f(&iw["exact_var_usd"]),
+        REL,
+        "exact incremental",
+    );
+    close_rel(
+        inc.exact_var_usd_multi(&[(i, delta)]).unwrap(),
+        f(&iw["exact_var_usd"]),
+        REL,
+        "exact multi",
+    );
+    assert_eq!(inc.index_of("SOL"), Some(2));
+    assert_eq!(inc.exact_var_usd(99, 1.0), None);
+}
+
+// ---------------------------------------------------------------- snapshot
+
+fn inputs() -> riskgate::risk::RiskInputs {
+    use riskgate::risk::snapshot::AssetInput;
+    let d = data();
+    let (names, closes) = prices();
+    let eq = equity();
+    riskgate::risk::RiskInputs {
+        assets: names
+            .iter()
+            .zip(&closes)
+            .zip(&d.positions)
+            .map(|((s, c), w)| AssetInput {
+                symbol: s.clone(),
+                exposure_usd: *w,
+                closes: c.clone(),
+            })
+            .collect(),
+        capital_usd: 10_000_000.0,
+        benchmark_closes: Some(closes[0].clone()),
+        equity_curve_usd: eq,
+        groups: d.fx["groups"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect(),
+    }
+}
+
+#[test]
+fn snapshot_reproduces_reference_figures() {
+    use riskgate::risk::var::VarMethod;
+    use riskgate::risk::{compute_snapshot, RiskParams};
+    let d = data();
+    let params = RiskParams {
+        mc_sims: 2_000,
+        ..RiskParams::default()
+    };
+    let r = compute_snapshot(&inputs(), &params).unwrap();
+    for (method, name) in [
+        (VarMethod::Historical, "historical"),
+        (VarMethod::Normal, "normal"),
+        (VarMethod::CornishFisher, "cornish_fisher"),
+    ] {
+        for (c, h, v, e) in var_rows(&d.fx, name) {
+            let got = r.var(method, c, h).unwrap();
+            close_rel(
+                got.var_usd,
+                v,
+                REL,
+                &format!("snapshot {name} VaR c={c} h={h}"),
+            );
+            close_rel(
+                got.es_usd,
+                e,
+                REL,
+                &format!("snapshot {name} ES c={c} h={h}"),
+            );
+        }
+    }
+    for (c, h, v, _) in var_rows(&d.fx, "student_t") {
+        close_rel(
+            r.var(VarMethod::StudentT, c, h).unwrap().var_usd,
+            v,
+            1e-3,
+            "snapshot t VaR",
+        );
+    }
+    assert_eq!(r.var.len(), 5 * 9);
+    close_rel(
+        r.attribution_var_usd,
+        f(&d.fx["attribution"]["var_usd"]),
+        REL,
+        "snapshot attribution",
+    );
+    let frac: f64 = r.per_asset.iter().map(|a| a.component_var_frac).sum();
+    close_rel(frac, 1.0, 1e-12, "component fractions");
+    close_rel(
+        r.performance.sharpe_annualised.unwrap(),
+        f(&d.fx["performance"]["sharpe"]),
+        REL,
+        "snapshot sharpe",
+    );
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(json.contains("\"monte_carlo\"") && json.contains("\"correlation\""));
+    // same inputs ⇒ same report (seeded MC)
+    assert_eq!(compute_snapshot(&inputs(), &params).unwrap(), r);
+}
+
+#[test]
+fn snapshot_fails_closed_on_bad_history() {
+    use riskgate::risk::{compute_snapshot, RiskError, RiskParams};
+    let p = RiskParams::default();
+    let mut short = inputs();
+    for a in &mut short.assets {
+        a.closes.drain(..300);
+    }
+    assert!(matches!(
+        compute_snapshot(&short, &p),
+        Err(RiskError::ShortHistory { .. })
+    ));
+    let mut misaligned = inputs();
+    misaligned.assets[3].closes.pop();
+    assert!(matches!(
+        compute_snapshot(&misaligned, &p),
+        Err(RiskError::DimensionMismatch { .. })
+    ));
+    let mut bad = inputs();
+    bad.assets[1].closes[200] = f64::NAN;
+    assert!(matches!(
+        compute_snapshot(&bad, &p),
+        Err(RiskError::BadPrice { .. })
+    ));
+    let mut dup = inputs();
+    dup.assets[1].symbol = "BTC".into();
+    assert!(matches!(
+        compute_snapshot(&dup, &p),
+        Err(RiskError::DuplicateAsset { .. })
+    ));
+    let mut none = inputs();
+    none.assets.clear();
+    assert!(matches!(
+        compute_snapshot(&none, &p),
+        Err(RiskError::NoAssets)
+    ));
+    let mut flat = inputs();
+    for x in &mut flat.assets[4].closes {
+        *x = 1.0;
+    }
+    assert!(matches!(
+        compute_snapshot(&flat, &p),
+        Err(RiskError::ZeroVariance { .. })
+    ));
+    let mut noeq = inputs();
+    noeq.equity_curve_usd.truncate(1);
+    assert!(matches!(
+        compute_snapshot(&noeq, &p),
+        Err(RiskError::ShortHistory { .. })
+    ));
+}

@@ -18,15 +18,22 @@
 //! number: the gateway fails closed. Formulas and conventions are documented
 //! per module and collected in `docs/risk-analytics.md`.
 
+pub mod attribution;
 pub mod covariance;
 pub mod error;
 pub mod garch;
+pub mod incremental;
+pub mod montecarlo;
 pub mod optimize;
+pub mod performance;
 pub mod returns;
+pub mod snapshot;
 pub mod stats;
 pub mod student_t;
 pub mod var;
 pub mod volatility;
 
 pub use error::{RiskError, RiskResult};
+pub use incremental::IncrementalVar;
 pub use returns::{ReturnKind, ReturnsMatrix};
+pub use snapshot::{compute_snapshot, RiskInputs, RiskParams, RiskReport};
