@@ -11,12 +11,17 @@
 //! returns. (`arch` also clips σ²_t to very loose bounds, ×10⁶ around an EWMA;
 //! those never bind on sane data and are not reproduced.)
 //!
-//! Optimiser: Nelder–Mead on an unconstrained reparametrisation that enforces
-//! the constraints by construction: `ω = v·e^{x₀}` (v = sample second moment),
-//! persistence `p = α+β = logistic(x₁)`, share `α/(α+β) = logistic(x₂)`;
-//! several starts, best kept. An optimum on the boundary α = 0 or β = 0 is
-//! approached asymptotically (α ≈ 1e−7 instead of exactly 0; the likelihood
-//! difference is negligible).
+//! Optimiser: maximum likelihood on an unconstrained reparametrisation that
+//! enforces the constraints by construction: `ω = v·e^{x₀}` (v = sample
+//! second moment), persistence `p = α+β = logistic(x₁)`, share
+//! `α/(α+β) = logistic(x₂)`. A coarse grid of 16 (α, α+β) points with
+//! variance targeting picks starting values; BFGS with the analytic gradient
+//! (derivative recursions of σ²_t) runs from the best three, and the best
+//! optimum is kept — the likelihood can be multi-modal (an interior local
+//! optimum beside a better one on the α = 0 boundary). Nelder–Mead is the
+//! fallback if BFGS ends on a non-finite value. A boundary optimum (α = 0 or
+//! β = 0) is approached asymptotically (α ≈ 1e−7 instead of exactly 0; the
+//! likelihood difference is negligible).
 //!
 //! Forecast: `σ²_{T+1} = ω + α r²_T + β σ²_T`, then
 //! `σ²_{T+k} = ω + (α+β) σ²_{T+k−1}` (k ≥ 2), the expected per-day variance.
@@ -24,7 +29,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{check_finite, RiskError, RiskResult};
-use super::optimize::{nelder_mead, NmOptions};
+use super::optimize::{bfgs, nelder_mead, BfgsOptions, NmOptions};
 use super::volatility::DAYS_PER_YEAR;
 
 /// A fitted GARCH(1,1), daily units (variances of daily log returns).
@@ -105,6 +110,39 @@ pub fn garch_loglik(r: &[f64], omega: f64, alpha: f64, beta: f64, backcast: f64)
     (-0.5 * (r.len() as f64 * LN_2PI + acc), prev_s2)
 }
 
+/// Log-likelihood and its gradient with respect to (ω, α, β), from the
+/// derivative recursions `∂σ²_t/∂θ = (1, r²_{t−1}, σ²_{t−1}) + β ∂σ²_{t−1}/∂θ`.
+pub fn garch_loglik_grad(
+    r: &[f64],
+    omega: f64,
+    alpha: f64,
+    beta: f64,
+    backcast: f64,
+) -> (f64, [f64; 3]) {
+    const LN_2PI: f64 = 1.837_877_066_409_345_5;
+    let (mut prev_e2, mut prev_s2) = (backcast, backcast);
+    let (mut d_o, mut d_a, mut d_b) = (0.0, 0.0, 0.0);
+    let mut acc = 0.0;
+    let mut g = [0.0; 3];
+    for &x in r {
+        d_o = 1.0 + beta * d_o;
+        d_a = prev_e2 + beta * d_a;
+        d_b = prev_s2 + beta * d_b;
+        let s2 = omega + alpha * prev_e2 + beta * prev_s2;
+        let e2 = x * x;
+        let inv = 1.0 / s2;
+        acc += s2.ln() + e2 * inv;
+        // ∂ℓ_t/∂σ²_t = −½ (1/σ² − r²/σ⁴)
+        let k = -0.5 * inv * (1.0 - e2 * inv);
+        g[0] += k * d_o;
+        g[1] += k * d_a;
+        g[2] += k * d_b;
+        prev_e2 = e2;
+        prev_s2 = s2;
+    }
+    (-0.5 * (r.len() as f64 * LN_2PI + acc), g)
+}
+
 #[inline]
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
@@ -139,22 +177,40 @@ pub fn fit_garch11(r: &[f64]) -> RiskResult<GarchFit> {
         let share = logistic(p[2]);
         (omega, pers * share, pers * (1.0 - share))
     };
-    let objective = |p: &[f64]| {
-        let (o, a, b) = unpack(p);
-        -garch_loglik(r, o, a, b, bc).0
+    // negative log-likelihood and its gradient in the unconstrained x
+    let fg = |p: &[f64], grad: &mut [f64]| {
+        let pers = logistic(p[1]);
+        let share = logistic(p[2]);
+        let (omega, alpha, beta) = (v * p[0].exp(), pers * share, pers * (1.0 - share));
+        let (ll, d) = garch_loglik_grad(r, omega, alpha, beta, bc);
+        // chain rule: dω/dx₀ = ω; α = p·s, β = p·(1−s)
+        let dp = pers * (1.0 - pers);
+        let ds = share * (1.0 - share);
+        grad[0] = -d[0] * omega;
+        grad[1] = -(d[1] * share + d[2] * (1.0 - share)) * dp;
+        grad[2] = -(d[1] - d[2]) * pers * ds;
+        -ll
     };
-    let opts = NmOptions {
-        f_tol_rel: 1e-13,
-        f_tol_abs: 1e-11,
-        x_tol: 1e-8,
-        max_evaluations: 6_000,
-        max_restarts: 3,
-    };
+    // coarse grid with variance targeting (ω = v(1 − α − β)) for the starts
+    let mut grid: Vec<(f64, [f64; 3])> = Vec::with_capacity(16);
+    for &pers in &[0.8_f64, 0.9, 0.95, 0.99] {
+        for &share in &[0.02_f64, 0.06, 0.12, 0.25] {
+            let x = [(1.0 - pers).ln(), logit(pers), logit(share)];
+            let (o, a, b) = unpack(&x);
+            grid.push((-garch_loglik(r, o, a, b, bc).0, x));
+        }
+    }
+    grid.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut best: Option<(Vec<f64>, f64)> = None;
-    for &(a0, b0) in &[(0.08_f64, 0.90_f64), (0.15, 0.75), (0.03, 0.95)] {
-        let pers = a0 + b0;
-        let x0 = [(1.0 - pers).ln(), logit(pers), logit(a0 / pers)];
-        let m = nelder_mead(objective, &x0, &[0.5, 0.5, 0.5], opts);
+    for (_, x0) in grid.iter().take(3) {
+        let mut m = bfgs(fg, x0, BfgsOptions::default());
+        if !m.f.is_finite() {
+            let objective = |p: &[f64]| {
+                let (o, a, b) = unpack(p);
+                -garch_loglik(r, o, a, b, bc).0
+            };
+            m = nelder_mead(objective, x0, &[0.5, 0.5, 0.5], NmOptions::default());
+        }
         if best.as_ref().is_none_or(|(_, f)| m.f < *f) {
             best = Some((m.x, m.f));
         }
@@ -178,4 +234,42 @@ pub fn fit_garch11(r: &[f64]) -> RiskResult<GarchFit> {
         last_variance,
         last_return: r[r.len() - 1],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analytic_gradient_matches_finite_differences() {
+        // deterministic pseudo-returns with some clustering
+        let mut s = 0.01_f64;
+        let r: Vec<f64> = (0..300)
+            .map(|t| {
+                let u = ((t as f64 * 12.9898).sin() * 43_758.545_3).fract() - 0.5;
+                s = 0.9 * s + 0.1 * (0.01 + u.abs() * 0.05);
+                s * u * 3.0
+            })
+            .collect();
+        let bc = backcast(&r);
+        let p = [2e-5, 0.08, 0.88];
+        let (_, g) = garch_loglik_grad(&r, p[0], p[1], p[2], bc);
+        for k in 0..3 {
+            let h = p[k] * 1e-6;
+            let mut up = p;
+            let mut dn = p;
+            up[k] += h;
+            dn[k] -= h;
+            let fd = (garch_loglik(&r, up[0], up[1], up[2], bc).0
+                - garch_loglik(&r, dn[0], dn[1], dn[2], bc).0)
+                / (2.0 * h);
+            assert!(
+                (fd - g[k]).abs() <= 1e-5 * g[k].abs().max(1.0),
+                "k={k}: {fd} vs {}",
+                g[k]
+            );
+        }
+        let fit = fit_garch11(&r).unwrap();
+        assert!(fit.persistence() < 1.0 && fit.alpha >= 0.0 && fit.beta >= 0.0 && fit.omega > 0.0);
+    }
 }

@@ -205,3 +205,138 @@ mod tests {
         );
     }
 }
+
+/// Options for [`bfgs`].
+#[derive(Debug, Clone, Copy)]
+pub struct BfgsOptions {
+    /// Stop when an iteration improves f by less than `f_tol_rel·|f|` and the
+    /// gradient max-norm is below `g_tol`.
+    pub f_tol_rel: f64,
+    pub g_tol: f64,
+    pub max_iter: usize,
+}
+
+impl Default for BfgsOptions {
+    fn default() -> Self {
+        BfgsOptions {
+            f_tol_rel: 1e-14,
+            g_tol: 1e-7,
+            max_iter: 200,
+        }
+    }
+}
+
+/// Quasi-Newton (BFGS, inverse-Hessian update, backtracking Armijo line
+/// search) minimiser for smooth objectives with an analytic gradient.
+/// `fg(x, grad)` returns f(x) and writes ∇f(x); non-finite values are
+/// rejected by the line search. Small fixed dimension: dense n×n update.
+pub fn bfgs<F: FnMut(&[f64], &mut [f64]) -> f64>(
+    mut fg: F,
+    x0: &[f64],
+    opts: BfgsOptions,
+) -> Minimum {
+    let n = x0.len();
+    let mut x = x0.to_vec();
+    let mut g = vec![0.0; n];
+    let mut f = fg(&x, &mut g);
+    let mut evals = 1;
+    if !f.is_finite() {
+        return Minimum {
+            x,
+            f: f64::INFINITY,
+            evaluations: evals,
+            converged: false,
+        };
+    }
+    // inverse Hessian approximation, start at identity
+    let mut hinv = vec![0.0; n * n];
+    for i in 0..n {
+        hinv[i * n + i] = 1.0;
+    }
+    let (mut d, mut xn, mut gn, mut s, mut y, mut hy) = (
+        vec![0.0; n],
+        vec![0.0; n],
+        vec![0.0; n],
+        vec![0.0; n],
+        vec![0.0; n],
+        vec![0.0; n],
+    );
+    let mut converged = false;
+    let mut stalled = 0usize;
+    for _ in 0..opts.max_iter {
+        for i in 0..n {
+            d[i] = -(0..n).map(|j| hinv[i * n + j] * g[j]).sum::<f64>();
+        }
+        let mut slope: f64 = d.iter().zip(&g).map(|(a, b)| a * b).sum();
+        if slope >= 0.0 {
+            // not a descent direction: reset to steepest descent
+            for i in 0..n {
+                for j in 0..n {
+                    hinv[i * n + j] = if i == j { 1.0 } else { 0.0 };
+                }
+                d[i] = -g[i];
+            }
+            slope = -g.iter().map(|v| v * v).sum::<f64>();
+        }
+        let mut step = 1.0;
+        let mut fn_ = f64::INFINITY;
+        let mut accepted = false;
+        for _ in 0..40 {
+            for i in 0..n {
+                xn[i] = x[i] + step * d[i];
+            }
+            fn_ = fg(&xn, &mut gn);
+            evals += 1;
+            if fn_.is_finite() && fn_ <= f + 1e-4 * step * slope {
+                accepted = true;
+                break;
+            }
+            step *= 0.5;
+        }
+        if !accepted {
+            // no decrease possible along d: at the optimum to working precision
+            converged = g.iter().all(|v| v.abs() <= opts.g_tol.sqrt());
+            break;
+        }
+        for i in 0..n {
+            s[i] = xn[i] - x[i];
+            y[i] = gn[i] - g[i];
+        }
+        let improvement = f - fn_;
+        x.copy_from_slice(&xn);
+        g.copy_from_slice(&gn);
+        f = fn_;
+        if improvement <= opts.f_tol_rel * f.abs() {
+            // at the optimum to working precision: rounding noise can keep
+            // the Armijo test passing with no real progress, so stop after a
+            // few stalled iterations even if the gradient test is not met
+            stalled += 1;
+            if g.iter().all(|v| v.abs() <= opts.g_tol) || stalled >= 3 {
+                converged = true;
+                break;
+            }
+        } else {
+            stalled = 0;
+        }
+        let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
+        if sy > 1e-300 {
+            for i in 0..n {
+                hy[i] = (0..n).map(|j| hinv[i * n + j] * y[j]).sum();
+            }
+            let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
+            let rho = 1.0 / sy;
+            for i in 0..n {
+                for j in 0..n {
+                    hinv[i * n + j] +=
+                        rho * ((1.0 + rho * yhy) * s[i] * s[j] - hy[i] * s[j] - s[i] * hy[j]);
+                }
+            }
+        }
+    }
+    Minimum {
+        x,
+        f,
+        evaluations: evals,
+        converged,
+    }
+}
