@@ -165,7 +165,8 @@ pub fn fit_garch11(r: &[f64]) -> RiskResult<GarchFit> {
     }
     check_finite("GARCH returns", r)?;
     let v = r.iter().map(|x| x * x).sum::<f64>() / r.len() as f64;
-    if !(v > 0.0) {
+    // finite inputs make v finite; it can only fail by being zero
+    if v <= 0.0 {
         return Err(RiskError::ZeroVariance {
             what: "GARCH returns".into(),
         });

@@ -178,10 +178,9 @@ impl MonteCarloModel {
         let n = self.n_assets;
         // v = Aᵀ w, so that w·(A z) = v·z
         let mut v = vec![0.0; n];
-        for i in 0..n {
-            let row = &self.cov_factor[i * n..(i + 1) * n];
+        for (row, wi) in self.cov_factor.chunks_exact(n).zip(w) {
             for (vj, aij) in v.iter_mut().zip(row) {
-                *vj += aij * w[i];
+                *vj += aij * wi;
             }
         }
         for slot in out.iter_mut() {

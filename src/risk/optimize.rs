@@ -58,7 +58,6 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
     step: &[f64],
     opts: NmOptions,
 ) -> Minimum {
-    let n = x0.len();
     let mut n_eval = 0usize;
     let mut best_x = x0.to_vec();
     let mut best_f = eval(&mut f, x0, &mut n_eval);
@@ -78,7 +77,6 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
         if n_eval >= opts.max_evaluations {
             break;
         }
-        let _ = n;
     }
     Minimum {
         x: best_x,
