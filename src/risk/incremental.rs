@@ -102,9 +102,14 @@ impl IncrementalVar {
         Some(self.k * v.max(0.0).sqrt())
     }
 
-    /// Exact parametric VaR after several simultaneous changes `(index, Δ)`.
+    /// Exact parametric VaR after several simultaneous changes `(index, Δ)`;
+    /// `None` for an unknown index (or a snapshot deserialised without Σ).
     pub fn exact_var_usd_multi(&self, changes: &[(usize, f64)]) -> Option<f64> {
         let n = self.cov_diag.len();
+        // `cov` is not serialised: a deserialised snapshot cannot do multi-leg
+        if self.cov.len() != n * n {
+            return None;
+        }
         let mut v = self.variance_usd2;
         for &(i, di) in changes {
             if i >= n {
