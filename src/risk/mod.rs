@@ -7,7 +7,11 @@
 //! Owns: pure numerical functions over `f64` slices and matrices, and the
 //! serialisable [`snapshot::RiskReport`] built by [`snapshot::compute_snapshot`].
 //!
-//! Must not touch: I/O (files, network, clocks), async or threads, logging,
+//! `board` holds the published per-account snapshots the order path reads, and
+//! `task` is the background loop that builds them: the only part of `risk/`
+//! that runs on a thread, reads state, logs and changes trading state.
+//!
+//! Everything else must not touch: I/O (files, network, clocks), async or threads, logging,
 //! global state, or any knowledge of venues, HTTP or order formats. Inputs are
 //! venue-neutral: assets are plain strings, exposures are signed USD notionals,
 //! history is aligned daily closes. The caller (a background task elsewhere)
@@ -19,6 +23,7 @@
 //! per module and collected in `docs/risk-analytics.md`.
 
 pub mod attribution;
+pub mod board;
 pub mod covariance;
 pub mod error;
 pub mod garch;
@@ -30,9 +35,11 @@ pub mod returns;
 pub mod snapshot;
 pub mod stats;
 pub mod student_t;
+pub mod task;
 pub mod var;
 pub mod volatility;
 
+pub use board::{AccountRisk, RiskBoard};
 pub use error::{RiskError, RiskResult};
 pub use incremental::IncrementalVar;
 pub use returns::{ReturnKind, ReturnsMatrix};
