@@ -91,7 +91,12 @@ struct Args {
     #[arg(long, env = "E2E_CONNS", value_delimiter = ',', default_value = "1,32")]
     conns: Vec<usize>,
     /// Targets, comma-separated (direct is always run: it is the baseline).
-    #[arg(long, env = "E2E_TARGETS", value_delimiter = ',', default_value = "direct,riskgate,nginx,haproxy")]
+    #[arg(
+        long,
+        env = "E2E_TARGETS",
+        value_delimiter = ',',
+        default_value = "direct,riskgate,nginx,haproxy"
+    )]
     targets: Vec<String>,
     /// The mock skips the HMAC signature check (its cost is reported separately either way).
     #[arg(long, env = "E2E_NO_VERIFY")]
@@ -149,13 +154,15 @@ impl Args {
         self.rounds.unwrap_or(if self.quick { 2 } else { 5 }).max(1)
     }
     fn duration_s(&self) -> f64 {
-        self.duration_s.unwrap_or(if self.quick { 1.0 } else { 3.0 })
+        self.duration_s
+            .unwrap_or(if self.quick { 1.0 } else { 3.0 })
     }
     fn warmup_s(&self) -> f64 {
         self.warmup_s.unwrap_or(if self.quick { 0.25 } else { 0.5 })
     }
     fn budget_s(&self) -> f64 {
-        self.budget_s.unwrap_or(if self.quick { 60.0 } else { 240.0 })
+        self.budget_s
+            .unwrap_or(if self.quick { 60.0 } else { 240.0 })
     }
     fn layout(&self, conns: usize) -> Layout {
         if conns <= self.same_core_max_conns {
@@ -166,8 +173,16 @@ impl Args {
     }
     fn cores(&self, layout: Layout) -> Cores {
         match layout {
-            Layout::SameCore => Cores { load: self.proxy_core, mock: self.proxy_core, proxy: self.proxy_core },
-            Layout::Split => Cores { load: self.load_core, mock: self.load_core, proxy: self.proxy_core },
+            Layout::SameCore => Cores {
+                load: self.proxy_core,
+                mock: self.proxy_core,
+                proxy: self.proxy_core,
+            },
+            Layout::Split => Cores {
+                load: self.load_core,
+                mock: self.load_core,
+                proxy: self.proxy_core,
+            },
         }
     }
 }
@@ -221,6 +236,8 @@ struct Summary {
     added_p99_us: Option<f64>,
     req_per_s: f64,
     proxy_cpu_us_per_req: Option<f64>,
+    /// Busy share of the proxy core (same-core layout: of the one core everything runs on).
+    proxy_core_busy_pct: f64,
     mock_cpu_us_per_req: f64,
     load_cpu_us_per_req: f64,
     flags: Vec<String>,
@@ -281,7 +298,9 @@ fn bench(args: Args) -> Result<(), String> {
     let wanted: Vec<Kind> = {
         let mut v = vec![Kind::Direct];
         for t in &args.targets {
-            let k = Kind::parse(t.trim()).ok_or_else(|| format!("unknown target {t:?} (direct, riskgate, nginx, haproxy)"))?;
+            let k = Kind::parse(t.trim()).ok_or_else(|| {
+                format!("unknown target {t:?} (direct, riskgate, nginx, haproxy)")
+            })?;
             if !v.contains(&k) {
                 v.push(k);
             }
@@ -290,12 +309,18 @@ fn bench(args: Args) -> Result<(), String> {
     };
     let cores_available = std::thread::available_parallelism().map_or(1, |n| n.get());
     if args.load_core.max(args.proxy_core) >= cores_available {
-        return Err(format!("cores {} and {} requested, {cores_available} available", args.load_core, args.proxy_core));
+        return Err(format!(
+            "cores {} and {} requested, {cores_available} available",
+            args.load_core, args.proxy_core
+        ));
     }
     if args.conns.is_empty() || args.conns.contains(&0) {
         return Err("--conns needs positive connection counts".into());
     }
-    let tmp_dir = tempfile::Builder::new().prefix("riskgate-e2e-").tempdir().map_err(|e| e.to_string())?;
+    let tmp_dir = tempfile::Builder::new()
+        .prefix("riskgate-e2e-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
     // nginx workers drop privileges: let them traverse the dir.
     #[cfg(unix)]
     {
@@ -305,7 +330,12 @@ fn bench(args: Args) -> Result<(), String> {
     let ticks_per_s = procs::clock_ticks_per_s();
     let self_pid = std::process::id();
 
-    println!("riskgate e2e bench: {} rounds x {:?} conns x {:?}", args.rounds(), args.conns, wanted.iter().map(|k| k.name()).collect::<Vec<_>>());
+    println!(
+        "riskgate e2e bench: {} rounds x {:?} conns x {:?}",
+        args.rounds(),
+        args.conns,
+        wanted.iter().map(|k| k.name()).collect::<Vec<_>>()
+    );
     println!(
         "  window {:.2} s + warm-up {:.2} s per run; mock signature check {}; budget {:.0} s; load core {}, proxy core {}",
         args.duration_s(),
@@ -319,7 +349,11 @@ fn bench(args: Args) -> Result<(), String> {
     // Calibration: what signing (load side) and verifying (mock side) cost per order.
     procs::pin_process(self_pid, args.load_core)?;
     let (sign_ns, verify_ns) = sign::measure_costs_ns(50_000);
-    println!("  HMAC-SHA256 per order: sign {:.2} us (load generator), verify {:.2} us (mock)", sign_ns / 1e3, verify_ns / 1e3);
+    println!(
+        "  HMAC-SHA256 per order: sign {:.2} us (load generator), verify {:.2} us (mock)",
+        sign_ns / 1e3,
+        verify_ns / 1e3
+    );
 
     let mut setup = start_everything(&args, &wanted, tmp_dir.path())?;
     for (k, why) in &setup.skipped {
@@ -342,11 +376,22 @@ fn bench(args: Args) -> Result<(), String> {
                 }
                 let elapsed = started.elapsed().as_secs_f64();
                 if elapsed + per_run_s > args.budget_s() {
-                    truncated = Some(format!("budget of {:.0} s reached after {run_index} of {total_runs} runs", args.budget_s()));
+                    truncated = Some(format!(
+                        "budget of {:.0} s reached after {run_index} of {total_runs} runs",
+                        args.budget_s()
+                    ));
                     break 'rounds;
                 }
                 run_index += 1;
-                match one_run(&args, &mut setup, kind, conns, round, run_index, ticks_per_s) {
+                match one_run(
+                    &args,
+                    &mut setup,
+                    kind,
+                    conns,
+                    round,
+                    run_index,
+                    ticks_per_s,
+                ) {
                     Ok(r) => {
                         print_run(&r);
                         runs.push(r);
@@ -375,17 +420,28 @@ fn bench(args: Args) -> Result<(), String> {
         warmup_s: args.warmup_s(),
         machine: machine_info(cores_available),
         versions: versions(&setup),
-        calibration: BTreeMap::from([("sign_ns_per_order", sign_ns), ("verify_ns_per_order", verify_ns), ("clock_ticks_per_s", ticks_per_s)]),
+        calibration: BTreeMap::from([
+            ("sign_ns_per_order", sign_ns),
+            ("verify_ns_per_order", verify_ns),
+            ("clock_ticks_per_s", ticks_per_s),
+        ]),
         skipped: setup.skipped.clone(),
         truncated,
         summary: &summary,
         ratios: &ratios,
         runs: &runs,
     };
-    let json_path = args.json.clone().unwrap_or_else(|| manifest_dir().join("target").join("e2e-results.json"));
+    let json_path = args
+        .json
+        .clone()
+        .unwrap_or_else(|| manifest_dir().join("target").join("e2e-results.json"));
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&json_path, text).map_err(|e| format!("{}: {e}", json_path.display()))?;
-    println!("\nJSON: {}   (total {:.0} s)", json_path.display(), started.elapsed().as_secs_f64());
+    println!(
+        "\nJSON: {}   (total {:.0} s)",
+        json_path.display(),
+        started.elapsed().as_secs_f64()
+    );
 
     // Stop the proxies and the mock before the temp dir goes.
     drop(setup.nginx.take());
@@ -408,30 +464,41 @@ fn start_everything(args: &Args, wanted: &[Kind], tmp: &Path) -> Result<Setup, S
     let mut skipped = BTreeMap::new();
     let core = args.proxy_core;
 
-    let mut start_proxy = |kind: Kind, start: fn(&Path, &Path, SocketAddr, usize) -> Result<targets::Running, String>| {
-        if !wanted.contains(&kind) {
-            return None;
-        }
-        let Some(program) = targets::find_program(kind.name()) else {
-            skipped.insert(kind.name(), targets::install_hint(kind));
-            return None;
-        };
-        match start(&program, tmp, mock_addr, core) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                skipped.insert(kind.name(), format!("did not start: {e}"));
-                None
+    let mut start_proxy =
+        |kind: Kind,
+         start: fn(&Path, &Path, SocketAddr, usize) -> Result<targets::Running, String>| {
+            if !wanted.contains(&kind) {
+                return None;
             }
-        }
-    };
+            let Some(program) = targets::find_program(kind.name()) else {
+                skipped.insert(kind.name(), targets::install_hint(kind));
+                return None;
+            };
+            match start(&program, tmp, mock_addr, core) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    skipped.insert(kind.name(), format!("did not start: {e}"));
+                    None
+                }
+            }
+        };
     let nginx = start_proxy(Kind::Nginx, targets::start_nginx);
     let haproxy = start_proxy(Kind::Haproxy, targets::start_haproxy);
 
     let mut riskgate_bin = None;
     if wanted.contains(&Kind::Riskgate) {
-        let bin = args.riskgate_bin.clone().unwrap_or_else(|| manifest_dir().join("target/release/riskgate"));
+        let bin = args
+            .riskgate_bin
+            .clone()
+            .unwrap_or_else(|| manifest_dir().join("target/release/riskgate"));
         if !bin.is_file() {
-            skipped.insert("riskgate", format!("{} not found: build it with `cargo build --release` (benches/e2e.sh does)", bin.display()));
+            skipped.insert(
+                "riskgate",
+                format!(
+                    "{} not found: build it with `cargo build --release` (benches/e2e.sh does)",
+                    bin.display()
+                ),
+            );
         } else {
             if let Some(w) = stale_binary_warning(&bin) {
                 println!("  WARNING: {w}");
@@ -439,8 +506,17 @@ fn start_everything(args: &Args, wanted: &[Kind], tmp: &Path) -> Result<Setup, S
             riskgate_bin = Some(bin);
         }
     }
-    let mut setup = Setup { tmp: tmp.to_path_buf(), mock, mock_addr, nginx, haproxy, riskgate_bin, skipped };
-    check_answers(mock_addr, "direct").map_err(|e| format!("the mock does not answer as expected: {e}"))?;
+    let mut setup = Setup {
+        tmp: tmp.to_path_buf(),
+        mock,
+        mock_addr,
+        nginx,
+        haproxy,
+        riskgate_bin,
+        skipped,
+    };
+    check_answers(mock_addr, "direct")
+        .map_err(|e| format!("the mock does not answer as expected: {e}"))?;
     for kind in [Kind::Nginx, Kind::Haproxy] {
         let slot = match kind {
             Kind::Nginx => &mut setup.nginx,
@@ -448,7 +524,9 @@ fn start_everything(args: &Args, wanted: &[Kind], tmp: &Path) -> Result<Setup, S
         };
         if let Some(r) = slot {
             if let Err(e) = check_answers(r.addr, kind.name()) {
-                setup.skipped.insert(kind.name(), format!("answers wrongly: {e}"));
+                setup
+                    .skipped
+                    .insert(kind.name(), format!("answers wrongly: {e}"));
                 *slot = None;
             }
         }
@@ -463,16 +541,28 @@ fn start_everything(args: &Args, wanted: &[Kind], tmp: &Path) -> Result<Setup, S
 /// by the upstream: HTTP 2xx, no `X-Riskgate-Decision: reject`, an `orderId`.
 fn check_answers(addr: SocketAddr, tag: &str) -> Result<(), String> {
     let (status, _, body) =
-        loadgen::one_shot(addr, &loadgen::get_request("/api/v3/ticker/price", &addr)).map_err(|e| format!("GET ticker: {e}"))?;
+        loadgen::one_shot(addr, &loadgen::get_request("/api/v3/ticker/price", &addr))
+            .map_err(|e| format!("GET ticker: {e}"))?;
     if status != 200 || !body.contains("BTCUSDT") {
-        return Err(format!("GET /api/v3/ticker/price: HTTP {status}: {}", first_chars(&body, 200)));
+        return Err(format!(
+            "GET /api/v3/ticker/price: HTTP {status}: {}",
+            first_chars(&body, 200)
+        ));
     }
-    let check_tag = format!("chk{}{}", tag.chars().next().unwrap_or('x'), sign::now_ms() % 100_000_000);
+    let check_tag = format!(
+        "chk{}{}",
+        tag.chars().next().unwrap_or('x'),
+        sign::now_ms() % 100_000_000
+    );
     let (status, reject, body) =
-        loadgen::one_shot(addr, &loadgen::one_order_request(&check_tag, &addr)).map_err(|e| format!("POST order: {e}"))?;
+        loadgen::one_shot(addr, &loadgen::one_order_request(&check_tag, &addr))
+            .map_err(|e| format!("POST order: {e}"))?;
     if status != 200 || reject || !body.contains("\"orderId\"") {
         let who = if reject { " (riskgate rejection)" } else { "" };
-        return Err(format!("POST /api/v3/order: HTTP {status}{who}: {}", first_chars(&body, 300)));
+        return Err(format!(
+            "POST /api/v3/order: HTTP {status}{who}: {}",
+            first_chars(&body, 300)
+        ));
     }
     Ok(())
 }
@@ -487,14 +577,23 @@ fn stale_binary_warning(bin: &Path) -> Option<String> {
         let mut best = None;
         for e in std::fs::read_dir(dir).ok()?.flatten() {
             let p = e.path();
-            let t = if p.is_dir() { newest(&p) } else { e.metadata().ok()?.modified().ok() };
+            let t = if p.is_dir() {
+                newest(&p)
+            } else {
+                e.metadata().ok()?.modified().ok()
+            };
             best = best.max(t);
         }
         best
     }
     let built = std::fs::metadata(bin).ok()?.modified().ok()?;
     let src = newest(&manifest_dir().join("src"))?;
-    (src > built).then(|| format!("{} is older than src/: rebuild with `cargo build --release`", bin.display()))
+    (src > built).then(|| {
+        format!(
+            "{} is older than src/: rebuild with `cargo build --release`",
+            bin.display()
+        )
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -512,7 +611,15 @@ fn mock_stats(addr: SocketAddr) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
-fn one_run(args: &Args, setup: &mut Setup, kind: Kind, conns: usize, round: usize, run_index: usize, ticks_per_s: f64) -> Result<RunRecord, String> {
+fn one_run(
+    args: &Args,
+    setup: &mut Setup,
+    kind: Kind,
+    conns: usize,
+    round: usize,
+    run_index: usize,
+    ticks_per_s: f64,
+) -> Result<RunRecord, String> {
     let layout = args.layout(conns);
     let cores = args.cores(layout);
     let self_pid = std::process::id();
@@ -526,16 +633,26 @@ fn one_run(args: &Args, setup: &mut Setup, kind: Kind, conns: usize, round: usiz
     let (addr, proxy_pid) = match kind {
         Kind::Direct => (setup.mock_addr, None),
         Kind::Nginx | Kind::Haproxy => {
-            let r = if kind == Kind::Nginx { setup.nginx.as_ref() } else { setup.haproxy.as_ref() };
+            let r = if kind == Kind::Nginx {
+                setup.nginx.as_ref()
+            } else {
+                setup.haproxy.as_ref()
+            };
             let r = r.ok_or("not running")?;
             procs::pin_tree(r.process.pid(), cores.proxy)?;
             (r.addr, Some(r.process.pid()))
         }
         Kind::Riskgate => {
             let bin = setup.riskgate_bin.as_ref().ok_or("no binary")?;
-            let r = targets::start_riskgate(bin, &setup.tmp, run_index, setup.mock_addr, cores.proxy)?;
+            let r =
+                targets::start_riskgate(bin, &setup.tmp, run_index, setup.mock_addr, cores.proxy)?;
             let log = setup.tmp.join(format!("riskgate-{run_index}/riskgate.log"));
-            check_answers(r.addr, "riskgate").map_err(|e| targets::with_log(format!("riskgate answered, but not as a working proxy: {e}"), &log))?;
+            check_answers(r.addr, "riskgate").map_err(|e| {
+                targets::with_log(
+                    format!("riskgate answered, but not as a working proxy: {e}"),
+                    &log,
+                )
+            })?;
             let out = (r.addr, Some(r.process.pid()));
             _riskgate = Some(r);
             out
@@ -565,12 +682,25 @@ fn one_run(args: &Args, setup: &mut Setup, kind: Kind, conns: usize, round: usiz
     }
     let [s0, s1] = [snaps[0], snaps[1]];
 
-    let delta = |k: &str| stats_after.get(k).copied().unwrap_or(0).saturating_sub(stats_before.get(k).copied().unwrap_or(0));
+    let delta = |k: &str| {
+        stats_after
+            .get(k)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(stats_before.get(k).copied().unwrap_or(0))
+    };
     let requests = load.measured_requests;
-    let per_req_us = |ticks: u64| if requests == 0 { 0.0 } else { ticks as f64 / ticks_per_s * 1e6 / requests as f64 };
+    let per_req_us = |ticks: u64| {
+        if requests == 0 {
+            0.0
+        } else {
+            ticks as f64 / ticks_per_s * 1e6 / requests as f64
+        }
+    };
     let wall_ticks = load.measured_s * ticks_per_s;
     let pct = |ticks: u64| ticks as f64 / wall_ticks * 100.0;
-    let (load_ticks, mock_ticks, proxy_ticks) = (s1.load - s0.load, s1.mock - s0.mock, s1.proxy - s0.proxy);
+    let (load_ticks, mock_ticks, proxy_ticks) =
+        (s1.load - s0.load, s1.mock - s0.mock, s1.proxy - s0.proxy);
     // Our CPU on each core, to find what others used there.
     let ours = |core: usize| -> u64 {
         let mut t = 0;
@@ -585,7 +715,11 @@ fn one_run(args: &Args, setup: &mut Setup, kind: Kind, conns: usize, round: usiz
         }
         t
     };
-    let used: Vec<usize> = if layout == Layout::SameCore { vec![args.proxy_core] } else { vec![args.load_core, args.proxy_core] };
+    let used: Vec<usize> = match (layout, kind) {
+        (Layout::SameCore, _) => vec![args.proxy_core],
+        (Layout::Split, Kind::Direct) => vec![args.load_core],
+        (Layout::Split, _) => vec![args.load_core, args.proxy_core],
+    };
     let (mut foreign_pct, mut steal_pct) = (0.0f64, 0.0f64);
     for (slot, core) in [args.load_core, args.proxy_core].into_iter().enumerate() {
         if !used.contains(&core) {
@@ -598,7 +732,13 @@ fn one_run(args: &Args, setup: &mut Setup, kind: Kind, conns: usize, round: usiz
         steal_pct = steal_pct.max((b.steal - a.steal) as f64 / total * 100.0);
     }
     let h = &load.latency_ns;
-    let q = |p: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(p) as f64 / 1e3 };
+    let q = |p: f64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(p) as f64 / 1e3
+        }
+    };
     let mut r = RunRecord {
         round,
         target: kind,
@@ -615,7 +755,11 @@ fn one_run(args: &Args, setup: &mut Setup, kind: Kind, conns: usize, round: usiz
         proxy_cpu_us_per_req: proxy_pid.map(|_| per_req_us(proxy_ticks)),
         mock_cpu_us_per_req: per_req_us(mock_ticks),
         load_cpu_us_per_req: per_req_us(load_ticks),
-        proxy_core_busy_pct: if layout == Layout::Split { pct(proxy_ticks) } else { pct(load_ticks + mock_ticks + proxy_ticks) },
+        proxy_core_busy_pct: if layout == Layout::Split {
+            pct(proxy_ticks)
+        } else {
+            pct(load_ticks + mock_ticks + proxy_ticks)
+        },
         load_core_busy_pct: pct(load_ticks + mock_ticks),
         foreign_busy_pct: foreign_pct,
         steal_pct,
@@ -653,7 +797,10 @@ fn run_flags(r: &RunRecord) -> Vec<String> {
     if r.requests == 0 {
         f.push("NO-REQUESTS".into());
     }
-    if r.layout == Layout::Split && r.target != Kind::Direct && r.load_core_busy_pct >= LOAD_BOUND_PCT {
+    if r.layout == Layout::Split
+        && r.target != Kind::Direct
+        && r.load_core_busy_pct >= LOAD_BOUND_PCT
+    {
         f.push("load-bound".into());
     }
     if r.foreign_busy_pct > NOISY_PCT {
@@ -663,9 +810,11 @@ fn run_flags(r: &RunRecord) -> Vec<String> {
 }
 
 fn print_run(r: &RunRecord) {
-    let cpu = r.proxy_cpu_us_per_req.map_or("-".to_string(), |c| format!("{c:.1}"));
+    let cpu = r
+        .proxy_cpu_us_per_req
+        .map_or("-".to_string(), |c| format!("{c:.1}"));
     println!(
-        "  r{} {:>3}c {:<9} {:>8.0} req/s  p50 {:>7.1} us  p99 {:>7.1} us  proxy cpu {:>5} us/req  mock {:.1}  load {:.1}  cores load {:.0}% proxy {:.0}% foreign {:.0}%{}{}",
+        "  r{} {:>3}c {:<9} {:>8.0} req/s  p50 {:>7.1} us  p99 {:>8.1} us  cpu/req proxy {:>5} mock {:.1} load {:.1} us  busy {} foreign {:.0}%{}{}",
         r.round,
         r.conns,
         r.target.name(),
@@ -675,8 +824,10 @@ fn print_run(r: &RunRecord) {
         cpu,
         r.mock_cpu_us_per_req,
         r.load_cpu_us_per_req,
-        r.load_core_busy_pct,
-        r.proxy_core_busy_pct,
+        match r.layout {
+            Layout::SameCore => format!("core {:.0}%", r.proxy_core_busy_pct),
+            Layout::Split => format!("load core {:.0}% proxy core {:.0}%", r.load_core_busy_pct, r.proxy_core_busy_pct),
+        },
         r.foreign_busy_pct,
         if r.flags.is_empty() { String::new() } else { format!("  [{}]", r.flags.join(" ")) },
         r.first_problem.as_ref().map_or(String::new(), |p| format!("\n      first problem: {p}")),
@@ -690,43 +841,75 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 fn summarize(runs: &[RunRecord], wanted: &[Kind], args: &Args) -> Vec<Summary> {
     let mut out = Vec::new();
     for &conns in &args.conns {
-        let direct: BTreeMap<usize, &RunRecord> = runs.iter().filter(|r| r.target == Kind::Direct && r.conns == conns).map(|r| (r.round, r)).collect();
+        let direct: BTreeMap<usize, &RunRecord> = runs
+            .iter()
+            .filter(|r| r.target == Kind::Direct && r.conns == conns)
+            .map(|r| (r.round, r))
+            .collect();
         for &kind in wanted {
-            let rs: Vec<&RunRecord> = runs.iter().filter(|r| r.target == kind && r.conns == conns).collect();
+            let rs: Vec<&RunRecord> = runs
+                .iter()
+                .filter(|r| r.target == kind && r.conns == conns)
+                .collect();
             if rs.is_empty() {
                 continue;
             }
-            let col = |f: fn(&RunRecord) -> f64| median(rs.iter().map(|r| f(r)).collect()).unwrap_or(f64::NAN);
+            let col = |f: fn(&RunRecord) -> f64| {
+                median(rs.iter().map(|r| f(r)).collect()).unwrap_or(f64::NAN)
+            };
+            // Added latency only means something where latency is the path's work (same-core,
+            // one connection); with many connections it is queueing (conns / throughput).
+            let layout = args.layout(conns);
             let paired = |f: fn(&RunRecord) -> f64| {
-                (kind != Kind::Direct).then(|| median(rs.iter().filter_map(|r| direct.get(&r.round).map(|d| f(r) - f(d))).collect())).flatten()
+                (kind != Kind::Direct && layout == Layout::SameCore)
+                    .then(|| {
+                        median(
+                            rs.iter()
+                                .filter_map(|r| direct.get(&r.round).map(|d| f(r) - f(d)))
+                                .collect(),
+                        )
+                    })
+                    .flatten()
             };
             // Any flagged round flags the summary; `noisy` and `load-bound` are counted.
             let mut flags: BTreeMap<String, usize> = BTreeMap::new();
             for r in &rs {
                 for f in &r.flags {
-                    *flags.entry(f.split(':').next().unwrap_or(f).to_string()).or_default() += 1;
+                    *flags
+                        .entry(f.split(':').next().unwrap_or(f).to_string())
+                        .or_default() += 1;
                 }
             }
             out.push(Summary {
                 target: kind,
                 conns,
-                layout: args.layout(conns),
+                layout,
                 rounds: rs.len(),
                 p50_us: col(|r| r.p50_us),
                 p99_us: col(|r| r.p99_us),
                 added_p50_us: paired(|r| r.p50_us),
                 added_p99_us: paired(|r| r.p99_us),
                 req_per_s: col(|r| r.req_per_s),
-                proxy_cpu_us_per_req: median(rs.iter().filter_map(|r| r.proxy_cpu_us_per_req).collect()),
+                proxy_cpu_us_per_req: median(
+                    rs.iter().filter_map(|r| r.proxy_cpu_us_per_req).collect(),
+                ),
+                proxy_core_busy_pct: col(|r| r.proxy_core_busy_pct),
                 mock_cpu_us_per_req: col(|r| r.mock_cpu_us_per_req),
                 load_cpu_us_per_req: col(|r| r.load_cpu_us_per_req),
-                flags: flags.into_iter().map(|(f, n)| format!("{f}({n}/{})", rs.len())).collect(),
+                flags: flags
+                    .into_iter()
+                    .map(|(f, n)| format!("{f}({n}/{})", rs.len()))
+                    .collect(),
             });
         }
     }
@@ -739,42 +922,94 @@ fn ratios(summary: &[Summary], args: &Args) -> Vec<Ratio> {
     let hi = args.conns.iter().copied().max().unwrap_or(1);
     let mut out = Vec::new();
     for kind in [Kind::Riskgate, Kind::Haproxy] {
+        if !summary.iter().any(|s| s.target == kind) {
+            continue;
+        }
         let name = kind.name();
+        // A ratio built on flagged runs says so.
+        let caveat = |c: usize| {
+            let f: Vec<String> = [kind, Kind::Nginx]
+                .iter()
+                .filter_map(|&k| find(k, c))
+                .flat_map(|s| {
+                    s.flags
+                        .iter()
+                        .map(move |f| format!("{} {f}", s.target.name()))
+                })
+                .collect();
+            if f.is_empty() {
+                String::new()
+            } else {
+                format!("; flagged: {}", f.join(", "))
+            }
+        };
         let div = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) if b > 0.0 => Some(a / b),
             _ => None,
         };
         out.push(Ratio {
             name: format!("{name}/nginx added p50 @{lo}c"),
-            value: div(find(kind, lo).and_then(|s| s.added_p50_us), find(Kind::Nginx, lo).and_then(|s| s.added_p50_us)),
-            note: "lower is better; 1.0 = adds as much latency as nginx".into(),
+            value: div(
+                find(kind, lo).and_then(|s| s.added_p50_us),
+                find(Kind::Nginx, lo).and_then(|s| s.added_p50_us),
+            ),
+            note: format!(
+                "lower is better; 1.0 = adds as much latency as nginx{}",
+                caveat(lo)
+            ),
         });
         out.push(Ratio {
             name: format!("{name}/nginx req/s @{hi}c"),
-            value: div(find(kind, hi).map(|s| s.req_per_s), find(Kind::Nginx, hi).map(|s| s.req_per_s)),
-            note: "higher is better".into(),
+            value: div(
+                find(kind, hi).map(|s| s.req_per_s),
+                find(Kind::Nginx, hi).map(|s| s.req_per_s),
+            ),
+            note: format!("higher is better{}", caveat(hi)),
         });
         for &c in &args.conns {
             out.push(Ratio {
                 name: format!("{name}/nginx CPU per request @{c}c"),
-                value: div(find(kind, c).and_then(|s| s.proxy_cpu_us_per_req), find(Kind::Nginx, c).and_then(|s| s.proxy_cpu_us_per_req)),
-                note: "lower is better".into(),
+                value: div(
+                    find(kind, c).and_then(|s| s.proxy_cpu_us_per_req),
+                    find(Kind::Nginx, c).and_then(|s| s.proxy_cpu_us_per_req),
+                ),
+                note: format!("lower is better{}", caveat(c)),
             });
         }
     }
     out
 }
 
-fn print_table(summary: &[Summary], ratios: &[Ratio], args: &Args, sign_ns: f64, verify_ns: f64, skipped: &BTreeMap<&'static str, String>) {
-    println!("\nMedians over rounds (added = paired with direct in the same round). CPU = utime+stime per measured request.");
+fn print_table(
+    summary: &[Summary],
+    ratios: &[Ratio],
+    args: &Args,
+    sign_ns: f64,
+    verify_ns: f64,
+    skipped: &BTreeMap<&'static str, String>,
+) {
+    println!("\nMedians over rounds. +p50/+p99: paired with direct in the same round (same-core layout only).");
+    println!("CPU columns: utime+stime per measured request, us; core_busy: the proxy's core (same-core: the shared core).");
     println!(
-        "{:<9} {:>5} {:<9} {:>6} {:>9} {:>9} {:>10} {:>10} {:>9} {:>10} {:>9} {:>9}  flags",
-        "target", "conns", "layout", "rounds", "p50_us", "p99_us", "+p50_us", "+p99_us", "req/s", "proxy_cpu", "mock_cpu", "load_cpu"
+        "{:<9} {:>5} {:<9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}  flags",
+        "target",
+        "conns",
+        "layout",
+        "rounds",
+        "p50_us",
+        "p99_us",
+        "+p50_us",
+        "+p99_us",
+        "req/s",
+        "proxy_cpu",
+        "core_busy",
+        "mock_cpu",
+        "load_cpu"
     );
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
     for s in summary {
         println!(
-            "{:<9} {:>5} {:<9} {:>6} {:>9.1} {:>9.1} {:>10} {:>10} {:>9.0} {:>10} {:>9.1} {:>9.1}  {}",
+            "{:<9} {:>5} {:<9} {:>6} {:>9.1} {:>9.1} {:>9} {:>9} {:>9.0} {:>10} {:>8.0}% {:>9.1} {:>9.1}  {}",
             s.target.name(),
             s.conns,
             match s.layout {
@@ -788,6 +1023,7 @@ fn print_table(summary: &[Summary], ratios: &[Ratio], args: &Args, sign_ns: f64,
             opt(s.added_p99_us),
             s.req_per_s,
             opt(s.proxy_cpu_us_per_req),
+            s.proxy_core_busy_pct,
             s.mock_cpu_us_per_req,
             s.load_cpu_us_per_req,
             s.flags.join(" ")
@@ -795,9 +1031,16 @@ fn print_table(summary: &[Summary], ratios: &[Ratio], args: &Args, sign_ns: f64,
     }
     println!();
     for r in ratios {
-        println!("  {:<38} {:>7}   ({})", r.name, r.value.map_or("n/a".to_string(), |v| format!("{v:.2}x")), r.note);
+        println!(
+            "  {:<38} {:>7}   ({})",
+            r.name,
+            r.value.map_or("n/a".to_string(), |v| format!("{v:.2}x")),
+            r.note
+        );
     }
-    if let Some(d) = summary.iter().find(|s| s.target == Kind::Direct && s.conns == args.conns.iter().copied().min().unwrap_or(1)) {
+    if let Some(d) = summary.iter().find(|s| {
+        s.target == Kind::Direct && s.conns == args.conns.iter().copied().min().unwrap_or(1)
+    }) {
         println!(
             "  mock upstream: {:.1} us CPU per order (HMAC verify {:.2} us of it{}); load generator: {:.1} us per order (signing {:.2} us)",
             d.mock_cpu_us_per_req,
@@ -814,10 +1057,27 @@ fn print_table(summary: &[Summary], ratios: &[Ratio], args: &Args, sign_ns: f64,
 
 fn machine_info(cores: usize) -> BTreeMap<&'static str, String> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("").trim().to_string();
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string();
-    BTreeMap::from([("cpu_model", model), ("cores", cores.to_string()), ("kernel", kernel), ("loadavg_at_end", load)])
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    BTreeMap::from([
+        ("cpu_model", model),
+        ("cores", cores.to_string()),
+        ("kernel", kernel),
+        ("loadavg_at_end", load),
+    ])
 }
 
 fn versions(setup: &Setup) -> BTreeMap<&'static str, String> {
@@ -830,7 +1090,13 @@ fn versions(setup: &Setup) -> BTreeMap<&'static str, String> {
     }
     if let Some(b) = &setup.riskgate_bin {
         let git = std::process::Command::new("git")
-            .args(["-C", &manifest_dir().display().to_string(), "rev-parse", "--short", "HEAD"])
+            .args([
+                "-C",
+                &manifest_dir().display().to_string(),
+                "rev-parse",
+                "--short",
+                "HEAD",
+            ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();

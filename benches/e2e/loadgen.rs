@@ -24,13 +24,31 @@ use crate::sign::{self, Signer, API_KEY, API_SECRET};
 /// Longest wait for one answer before the request counts as an error.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Writes an order body, signed, into `out` (cleared first).
-pub fn signed_order_body(out: &mut Vec<u8>, signer: &Signer, tag: &str, conn: usize, seq: u64, timestamp_ms: u64) {
+/// Distinct limit prices the load cycles through (57500.00 to 58999.99, 1.7-4.2 %
+/// under the mock's 60000.00): riskgate's duplicate rule refuses a second order with
+/// the same symbol, side, type, quantity and price within its window, so consecutive
+/// orders differ in price, and any 150 000 consecutive orders are all distinct.
+pub const PRICE_STEPS: u64 = 150_000;
+
+/// Writes an order body, signed, into `out` (cleared first). `index` is the order's
+/// position in the run (sets the price); `conn` and `seq` make the client order id.
+pub fn signed_order_body(
+    out: &mut Vec<u8>,
+    signer: &Signer,
+    tag: &str,
+    conn: usize,
+    seq: u64,
+    index: u64,
+    timestamp_ms: u64,
+) {
     out.clear();
+    let cents = 5_900_000 - 1 - index % PRICE_STEPS;
     let _ = write!(
         out,
-        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=59000.00\
-         &newClientOrderId={tag}-{conn}-{seq}&recvWindow=5000&timestamp={timestamp_ms}"
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price={}.{:02}\
+         &newClientOrderId={tag}-{conn}-{seq}&recvWindow=5000&timestamp={timestamp_ms}",
+        cents / 100,
+        cents % 100
     );
     let mut sig = Vec::with_capacity(64);
     signer.sign_hex_into(out, &mut sig);
@@ -78,7 +96,9 @@ pub fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
     for h in resp.headers.iter() {
         let v = h.value;
         if h.name.eq_ignore_ascii_case("content-length") {
-            content_length = std::str::from_utf8(v).ok().and_then(|s| s.trim().parse::<usize>().ok());
+            content_length = std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.trim().parse::<usize>().ok());
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
         } else if h.name.eq_ignore_ascii_case("connection") {
@@ -100,16 +120,26 @@ pub fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
     } else if status < 200 || status == 204 || status == 304 {
         head_len
     } else {
-        return Err(format!("answer {status} has neither Content-Length nor chunked encoding"));
+        return Err(format!(
+            "answer {status} has neither Content-Length nor chunked encoding"
+        ));
     };
-    Ok(Some(Answer { status, body_start: head_len, end, close, riskgate_reject }))
+    Ok(Some(Answer {
+        status,
+        body_start: head_len,
+        end,
+        close,
+        riskgate_reject,
+    }))
 }
 
 /// Length of a complete chunked body (through the final empty line), or None if incomplete.
 fn chunked_end(b: &[u8]) -> Result<Option<usize>, String> {
     let mut pos = 0;
     loop {
-        let Some(eol) = b[pos..].windows(2).position(|w| w == b"\r\n") else { return Ok(None) };
+        let Some(eol) = b[pos..].windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
         let line = &b[pos..pos + eol];
         let hex = line.split(|&c| c == b';').next().unwrap_or(b"");
         let size = std::str::from_utf8(hex)
@@ -120,7 +150,9 @@ fn chunked_end(b: &[u8]) -> Result<Option<usize>, String> {
         if size == 0 {
             // Trailers, then an empty line.
             loop {
-                let Some(eol) = b[pos..].windows(2).position(|w| w == b"\r\n") else { return Ok(None) };
+                let Some(eol) = b[pos..].windows(2).position(|w| w == b"\r\n") else {
+                    return Ok(None);
+                };
                 pos += eol + 2;
                 if eol == 0 {
                     return Ok(Some(pos));
@@ -164,7 +196,15 @@ pub fn get_request(path_and_query: &str, host: &SocketAddr) -> Vec<u8> {
 /// One signed order request for `one_shot`.
 pub fn one_order_request(tag: &str, host: &SocketAddr) -> Vec<u8> {
     let mut body = Vec::new();
-    signed_order_body(&mut body, &Signer::new(API_SECRET), tag, 0, 0, sign::now_ms());
+    signed_order_body(
+        &mut body,
+        &Signer::new(API_SECRET),
+        tag,
+        0,
+        0,
+        0,
+        sign::now_ms(),
+    );
     let mut req = Vec::new();
     order_request(&mut req, &body, host);
     req
@@ -219,12 +259,23 @@ fn new_histogram() -> Histogram<u64> {
 /// Runs the load on the calling thread (a current-thread runtime) and returns its counters.
 /// `on_phase(true)` is called as measurement starts, `on_phase(false)` as it ends.
 pub fn run(spec: &LoadSpec, mut on_phase: impl FnMut(bool)) -> LoadResult {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let local = tokio::task::LocalSet::new();
     let phase = Rc::new(Cell::new(Phase::Warmup));
     let (stats, measured_s) = local.block_on(&rt, async {
         let tasks: Vec<_> = (0..spec.conns)
-            .map(|conn| tokio::task::spawn_local(connection(spec.addr, conn, spec.tag.clone(), phase.clone())))
+            .map(|conn| {
+                tokio::task::spawn_local(connection(
+                    spec.addr,
+                    conn,
+                    spec.conns,
+                    spec.tag.clone(),
+                    phase.clone(),
+                ))
+            })
             .collect();
         tokio::time::sleep(spec.warmup).await;
         on_phase(true);
@@ -256,7 +307,8 @@ pub fn run(spec: &LoadSpec, mut on_phase: impl FnMut(bool)) -> LoadResult {
     };
     if stats.len() < spec.conns {
         out.io_errors += (spec.conns - stats.len()) as u64;
-        out.first_problem.get_or_insert_with(|| "a connection task did not finish".into());
+        out.first_problem
+            .get_or_insert_with(|| "a connection task did not finish".into());
     }
     for s in stats {
         let _ = out.latency_ns.add(&s.latency_ns);
@@ -273,7 +325,13 @@ pub fn run(spec: &LoadSpec, mut on_phase: impl FnMut(bool)) -> LoadResult {
     out
 }
 
-async fn connection(addr: SocketAddr, conn: usize, tag: String, phase: Rc<Cell<Phase>>) -> ConnStats {
+async fn connection(
+    addr: SocketAddr,
+    conn: usize,
+    conns: usize,
+    tag: String,
+    phase: Rc<Cell<Phase>>,
+) -> ConnStats {
     let signer = Signer::new(API_SECRET);
     let mut st = ConnStats {
         latency_ns: new_histogram(),
@@ -285,24 +343,33 @@ async fn connection(addr: SocketAddr, conn: usize, tag: String, phase: Rc<Cell<P
         reconnects: 0,
         first_problem: None,
     };
-    let (mut body, mut req, mut buf) = (Vec::with_capacity(512), Vec::with_capacity(1024), Vec::with_capacity(4096));
+    let (mut body, mut req, mut buf) = (
+        Vec::with_capacity(512),
+        Vec::with_capacity(1024),
+        Vec::with_capacity(4096),
+    );
     let mut stream: Option<TcpStream> = None;
     let mut seq = 0u64;
     while phase.get() != Phase::Stop {
         let s = match stream.as_mut() {
             Some(s) => s,
-            None => match TcpStream::connect(addr).await.and_then(|s| s.set_nodelay(true).map(|_| s)) {
+            None => match TcpStream::connect(addr)
+                .await
+                .and_then(|s| s.set_nodelay(true).map(|_| s))
+            {
                 Ok(s) => stream.insert(s),
                 Err(e) => {
                     st.io_errors += 1;
-                    st.first_problem.get_or_insert_with(|| format!("connect: {e}"));
+                    st.first_problem
+                        .get_or_insert_with(|| format!("connect: {e}"));
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
             },
         };
         seq += 1;
-        signed_order_body(&mut body, &signer, &tag, conn, seq, sign::now_ms());
+        let index = seq * conns as u64 + conn as u64;
+        signed_order_body(&mut body, &signer, &tag, conn, seq, index, sign::now_ms());
         order_request(&mut req, &body, &addr);
         buf.clear();
         let start = Instant::now();
@@ -319,7 +386,10 @@ async fn connection(addr: SocketAddr, conn: usize, tag: String, phase: Rc<Cell<P
                 } else {
                     st.non_2xx += 1;
                     st.first_problem.get_or_insert_with(|| {
-                        let body = String::from_utf8_lossy(&buf[a.body_start..a.end.min(a.body_start + 200)]).into_owned();
+                        let body = String::from_utf8_lossy(
+                            &buf[a.body_start..a.end.min(a.body_start + 200)],
+                        )
+                        .into_owned();
                         format!("HTTP {}: {body}", a.status)
                     });
                 }
@@ -336,7 +406,8 @@ async fn connection(addr: SocketAddr, conn: usize, tag: String, phase: Rc<Cell<P
             }
             Err(_) => {
                 st.io_errors += 1;
-                st.first_problem.get_or_insert_with(|| format!("no answer within {REQUEST_TIMEOUT:?}"));
+                st.first_problem
+                    .get_or_insert_with(|| format!("no answer within {REQUEST_TIMEOUT:?}"));
                 stream = None;
             }
         }

@@ -28,7 +28,11 @@ use hyper_util::rt::TokioIo;
 use crate::sign::{self, Signer};
 
 /// The bench symbols and their fixed prices (Binance formats prices with 8 decimals).
-pub const PRICES: &[(&str, &str)] = &[("BTCUSDT", "60000.00000000"), ("ETHUSDT", "3000.00000000"), ("BNBUSDT", "600.00000000")];
+pub const PRICES: &[(&str, &str)] = &[
+    ("BTCUSDT", "60000.00000000"),
+    ("ETHUSDT", "3000.00000000"),
+    ("BNBUSDT", "600.00000000"),
+];
 
 /// Counters the harness reads between runs.
 #[derive(Default)]
@@ -50,7 +54,10 @@ struct State {
 
 /// Runs the mock until stdin closes. Never returns normally.
 pub fn run(verify_signatures: bool) -> ! {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let state = Arc::new(State {
         verify_signatures,
         signer: Signer::new(sign::API_SECRET),
@@ -64,10 +71,14 @@ pub fn run(verify_signatures: bool) -> ! {
         std::process::exit(0);
     });
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local addr").port();
         let mut out = std::io::stdout();
-        writeln!(out, "LISTENING {port}").and_then(|_| out.flush()).expect("stdout");
+        writeln!(out, "LISTENING {port}")
+            .and_then(|_| out.flush())
+            .expect("stdout");
         loop {
             let (stream, _) = match listener.accept().await {
                 Ok(s) => s,
@@ -80,7 +91,10 @@ pub fn run(verify_signatures: bool) -> ! {
             let state = state.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| handle(req, state.clone()));
-                let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     })
@@ -124,7 +138,10 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Resp, Infal
         }
         (&Method::GET, "/api/v3/time") => {
             state.stats.other_requests.fetch_add(1, Relaxed);
-            json(StatusCode::OK, format!(r#"{{"serverTime":{}}}"#, sign::now_ms()))
+            json(
+                StatusCode::OK,
+                format!(r#"{{"serverTime":{}}}"#, sign::now_ms()),
+            )
         }
         (&Method::GET, "/api/v3/exchangeInfo") => {
             state.stats.other_requests.fetch_add(1, Relaxed);
@@ -152,22 +169,38 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Resp, Infal
 
 /// Binance client order ids: `^[.A-Z:/a-z0-9_-]{1,36}$`; symbols: upper-case letters and digits.
 fn valid_chars(v: &[u8], extra: &[u8], max: usize) -> bool {
-    !v.is_empty() && v.len() <= max && v.iter().all(|b| b.is_ascii_alphanumeric() || extra.contains(b))
+    !v.is_empty()
+        && v.len() <= max
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(b))
 }
 
 /// A decimal as Binance prints it: 8 fraction digits (`0.001` -> `0.00100000`).
 fn fixed8(v: &[u8]) -> Option<String> {
     let s = std::str::from_utf8(v).ok()?;
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let ok = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.len() <= 8 && frac.bytes().all(|b| b.is_ascii_digit());
+    let ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() <= 8
+        && frac.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| format!("{int}.{frac:0<8}"))
 }
 
-fn new_order(state: &State, api_key: Option<&[u8]>, query: &[u8], body: &[u8], test_only: bool) -> Resp {
+fn new_order(
+    state: &State,
+    api_key: Option<&[u8]>,
+    query: &[u8],
+    body: &[u8],
+    test_only: bool,
+) -> Resp {
     let stats = &state.stats;
     if api_key != Some(sign::API_KEY.as_bytes()) {
         stats.bad_api_key.fetch_add(1, Relaxed);
-        return error(StatusCode::UNAUTHORIZED, -2015, "Invalid API-key, IP, or permissions for action.");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            -2015,
+            "Invalid API-key, IP, or permissions for action.",
+        );
     }
     let get = |name: &str| sign::param(body, name).or_else(|| sign::param(query, name));
     if state.verify_signatures {
@@ -179,10 +212,15 @@ fn new_order(state: &State, api_key: Option<&[u8]>, query: &[u8], body: &[u8], t
         };
         if !ok {
             stats.bad_signature.fetch_add(1, Relaxed);
-            return error(StatusCode::BAD_REQUEST, -1022, "Signature for this request is not valid.");
+            return error(
+                StatusCode::BAD_REQUEST,
+                -1022,
+                "Signature for this request is not valid.",
+            );
         }
     }
-    let number = |name: &str| get(name).and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+    let number =
+        |name: &str| get(name).and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
     let now = sign::now_ms();
     let in_window = match (number("timestamp"), number("recvWindow").unwrap_or(5000)) {
         (Some(ts), window) => ts <= now + 1000 && now.saturating_sub(ts) <= window.min(60_000),
@@ -190,7 +228,11 @@ fn new_order(state: &State, api_key: Option<&[u8]>, query: &[u8], body: &[u8], t
     };
     if !in_window {
         stats.bad_timestamp.fetch_add(1, Relaxed);
-        return error(StatusCode::BAD_REQUEST, -1021, "Timestamp for this request is outside of the recvWindow.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            -1021,
+            "Timestamp for this request is outside of the recvWindow.",
+        );
     }
     let symbol = get("symbol").filter(|s| valid_chars(s, b"", 20));
     let side = get("side").filter(|s| *s == b"BUY" || *s == b"SELL");
@@ -199,17 +241,33 @@ fn new_order(state: &State, api_key: Option<&[u8]>, query: &[u8], body: &[u8], t
     let client_id = get("newClientOrderId");
     let (Some(symbol), Some(side), Some(kind), Some(qty)) = (symbol, side, kind, qty) else {
         stats.bad_request.fetch_add(1, Relaxed);
-        return error(StatusCode::BAD_REQUEST, -1102, "Mandatory parameter was not sent, was empty/null, or malformed.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            -1102,
+            "Mandatory parameter was not sent, was empty/null, or malformed.",
+        );
     };
     if client_id.is_some_and(|c| !valid_chars(c, b".:/_-", 36)) {
         stats.bad_request.fetch_add(1, Relaxed);
-        return error(StatusCode::BAD_REQUEST, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            -1100,
+            "Illegal characters found in parameter 'newClientOrderId'.",
+        );
     }
     let is_market = kind == b"MARKET";
-    let price = if is_market { Some("0.00000000".to_string()) } else { get("price").and_then(fixed8) };
+    let price = if is_market {
+        Some("0.00000000".to_string())
+    } else {
+        get("price").and_then(fixed8)
+    };
     let Some(price) = price else {
         stats.bad_request.fetch_add(1, Relaxed);
-        return error(StatusCode::BAD_REQUEST, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            -1102,
+            "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+        );
     };
     if test_only {
         stats.orders_accepted.fetch_add(1, Relaxed);
@@ -221,10 +279,15 @@ fn new_order(state: &State, api_key: Option<&[u8]>, query: &[u8], body: &[u8], t
     let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
     let (symbol, side, kind) = (text(symbol), text(side), text(kind));
     let client_id = client_id.map_or_else(|| format!("mock{order_id}"), text);
-    let tif = get("timeInForce").filter(|s| valid_chars(s, b"", 3)).map_or_else(|| "GTC".into(), text);
+    let tif = get("timeInForce")
+        .filter(|s| valid_chars(s, b"", 3))
+        .map_or_else(|| "GTC".into(), text);
     // MARKET orders fill at the ticker price; everything else rests as NEW.
     let (status, executed, quote) = if is_market {
-        let px: f64 = PRICES.iter().find(|p| p.0 == symbol).map_or(0.0, |p| p.1.parse().unwrap_or(0.0));
+        let px: f64 = PRICES
+            .iter()
+            .find(|p| p.0 == symbol)
+            .map_or(0.0, |p| p.1.parse().unwrap_or(0.0));
         let q: f64 = qty.parse().unwrap_or(0.0);
         ("FILLED", qty.clone(), format!("{:.8}", px * q))
     } else {
@@ -245,8 +308,14 @@ fn new_order(state: &State, api_key: Option<&[u8]>, query: &[u8], body: &[u8], t
     }
     if resp_type == b"FULL" {
         if is_market {
-            let px = PRICES.iter().find(|p| p.0 == symbol).map_or("0.00000000", |p| p.1);
-            let _ = write!(out, r#","fills":[{{"price":"{px}","qty":"{qty}","commission":"0.00000000","commissionAsset":"BNB","tradeId":{order_id}}}]"#);
+            let px = PRICES
+                .iter()
+                .find(|p| p.0 == symbol)
+                .map_or("0.00000000", |p| p.1);
+            let _ = write!(
+                out,
+                r#","fills":[{{"price":"{px}","qty":"{qty}","commission":"0.00000000","commissionAsset":"BNB","tradeId":{order_id}}}]"#
+            );
         } else {
             out.push_str(r#","fills":[]"#);
         }
@@ -265,7 +334,11 @@ fn ticker(query: &[u8]) -> Resp {
     }
     // `symbols=["A","B"]` (percent-encoded or not) selects; no parameter lists all.
     let wanted = sign::param(query, "symbols").map(|v| String::from_utf8_lossy(v).into_owned());
-    let list: Vec<String> = PRICES.iter().filter(|p| wanted.as_ref().is_none_or(|w| w.contains(p.0))).map(one).collect();
+    let list: Vec<String> = PRICES
+        .iter()
+        .filter(|p| wanted.as_ref().is_none_or(|w| w.contains(p.0)))
+        .map(one)
+        .collect();
     json(StatusCode::OK, format!("[{}]", list.join(",")))
 }
 
@@ -281,6 +354,10 @@ fn exchange_info() -> Resp {
         .collect();
     json(
         StatusCode::OK,
-        format!(r#"{{"timezone":"UTC","serverTime":{},"rateLimits":[],"exchangeFilters":[],"symbols":[{}]}}"#, sign::now_ms(), symbols.join(",")),
+        format!(
+            r#"{{"timezone":"UTC","serverTime":{},"rateLimits":[],"exchangeFilters":[],"symbols":[{}]}}"#,
+            sign::now_ms(),
+            symbols.join(",")
+        ),
     )
 }

@@ -26,7 +26,10 @@ fn stat_of(pid: u32) -> Option<(u32, u64)> {
     // Fields after the parenthesised command name: state ppid ... utime(14) stime(15).
     let rest = &s[s.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_ascii_whitespace().collect();
-    Some((f.get(1)?.parse().ok()?, f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?))
+    Some((
+        f.get(1)?.parse().ok()?,
+        f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?,
+    ))
 }
 
 /// `pid` and all its descendants.
@@ -45,7 +48,12 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
     let mut i = 0;
     while i < tree.len() {
         let parent = tree[i];
-        tree.extend(parent_of.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        tree.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
         i += 1;
     }
     tree
@@ -53,7 +61,11 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
 
 /// CPU ticks used so far by `pid` and its descendants.
 pub fn tree_cpu_ticks(pid: u32) -> u64 {
-    process_tree(pid).into_iter().filter_map(stat_of).map(|(_, t)| t).sum()
+    process_tree(pid)
+        .into_iter()
+        .filter_map(stat_of)
+        .map(|(_, t)| t)
+        .sum()
 }
 
 /// Busy and steal ticks of one core since boot (busy excludes idle, iowait and steal).
@@ -67,15 +79,26 @@ pub struct CoreTicks {
 pub fn core_ticks(core: usize) -> CoreTicks {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let name = format!("cpu{core}");
-    let Some(line) = stat.lines().find(|l| l.split_ascii_whitespace().next() == Some(name.as_str())) else {
+    let Some(line) = stat
+        .lines()
+        .find(|l| l.split_ascii_whitespace().next() == Some(name.as_str()))
+    else {
         return CoreTicks::default();
     };
-    let v: Vec<u64> = line.split_ascii_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<u64> = line
+        .split_ascii_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
     let get = |i: usize| v.get(i).copied().unwrap_or(0);
     // user nice system idle iowait irq softirq steal (guest time is already in user).
     let (idle, iowait, steal) = (get(3), get(4), get(7));
     let total: u64 = v.iter().take(8).sum();
-    CoreTicks { busy: total - idle - iowait - steal, steal, total }
+    CoreTicks {
+        busy: total - idle - iowait - steal,
+        steal,
+        total,
+    }
 }
 
 /// CPU ticks used so far by `pid` alone (all its threads, not its children).
@@ -93,24 +116,44 @@ pub fn pin_process(pid: u32, core: usize) -> Result<(), String> {
         .map_err(|e| format!("taskset: {e}"))?;
     // A process that exited meanwhile is not an error.
     if !out.status.success() && Path::new(&format!("/proc/{pid}")).exists() {
-        return Err(format!("taskset -a -p -c {core} {pid}: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "taskset -a -p -c {core} {pid}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     Ok(())
 }
 
 /// Pins every thread of `pid` and of its descendants to `core`.
 pub fn pin_tree(pid: u32, core: usize) -> Result<(), String> {
-    process_tree(pid).into_iter().try_for_each(|p| pin_process(p, core))
+    process_tree(pid)
+        .into_iter()
+        .try_for_each(|p| pin_process(p, core))
 }
 
 /// A free loopback port (bound then released; the tiny race is acceptable here).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
 }
 
 pub fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
+
+/// Environment variables removed for every child (riskgate overrides, log level).
+pub const ENV_CLEARED: [&str; 8] = [
+    "MAX_DAILY_TRADES",
+    "MAX_SINGLE_POSITION_PCT",
+    "MAX_ORDER_SIZE_USD",
+    "CIRCUIT_BREAKER_ENABLED",
+    "LIVE_TRADING_ENABLED",
+    "RISK_MANAGEMENT_ENABLED",
+    "RISKGATE_CONFIG",
+    "RUST_LOG",
+];
 
 /// A started child process, stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct Spawned {
@@ -122,25 +165,42 @@ pub struct Spawned {
 
 impl Spawned {
     /// Starts `cmd` pinned to `core` with `taskset`, stdout/stderr to `log` (if any).
-    pub fn start(name: &str, core: usize, program: &Path, args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Result<Spawned, String> {
+    pub fn start(
+        name: &str,
+        core: usize,
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Result<Spawned, String> {
         let mut cmd = Command::new("taskset");
         cmd.arg("-c").arg(core.to_string()).arg(program).args(args);
-        for k in ["MAX_DAILY_TRADES", "MAX_SINGLE_POSITION_PCT", "MAX_ORDER_SIZE_USD", "CIRCUIT_BREAKER_ENABLED"] {
+        // riskgate reads these; the bench's config and rule files must be what counts.
+        for k in ENV_CLEARED {
             cmd.env_remove(k);
         }
         cmd.envs(env.iter().copied());
         match log {
             Some(path) => {
-                let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                cmd.stdout(f.try_clone().map_err(|e| e.to_string())?).stderr(f);
+                let f =
+                    std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                cmd.stdout(f.try_clone().map_err(|e| e.to_string())?)
+                    .stderr(f);
             }
             None => {
                 cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
             }
         }
-        let mut child = cmd.stdin(Stdio::piped()).spawn().map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
         let stdin = child.stdin.take();
-        Ok(Spawned { name: name.to_string(), child, _stdin: stdin })
+        Ok(Spawned {
+            name: name.to_string(),
+            child,
+            _stdin: stdin,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -160,8 +220,13 @@ impl Spawned {
     pub fn read_listening_port(&mut self) -> Result<u16, String> {
         let out = self.child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();
-        BufReader::new(out).read_line(&mut line).map_err(|e| e.to_string())?;
-        line.trim().strip_prefix("LISTENING ").and_then(|p| p.parse().ok()).ok_or_else(|| format!("unexpected first line {line:?}"))
+        BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        line.trim()
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("unexpected first line {line:?}"))
     }
 
     /// Waits until `addr` accepts connections, the process exits, or `timeout` passes.
@@ -169,13 +234,19 @@ impl Spawned {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.exited() {
-                return Err(format!("{} exited ({status}) before listening on {addr}", self.name));
+                return Err(format!(
+                    "{} exited ({status}) before listening on {addr}",
+                    self.name
+                ));
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("{} did not listen on {addr} within {timeout:?}", self.name));
+                return Err(format!(
+                    "{} did not listen on {addr} within {timeout:?}",
+                    self.name
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -189,7 +260,11 @@ impl Drop for Spawned {
         }
         // `taskset` execs the program, so the child's pid is the program's pid.
         let pids = process_tree(self.pid());
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .stderr(Stdio::null())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(3);
         while self.exited().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -199,7 +274,11 @@ impl Drop for Spawned {
         // Descendants that outlived their parent (e.g. nginx workers), by their own pids.
         for p in pids.into_iter().skip(1) {
             if Path::new(&format!("/proc/{p}")).exists() {
-                let _ = Command::new("kill").arg("-KILL").arg(p.to_string()).stderr(Stdio::null()).status();
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(p.to_string())
+                    .stderr(Stdio::null())
+                    .status();
             }
         }
     }

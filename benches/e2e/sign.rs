@@ -20,7 +20,9 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(secret: &[u8]) -> Signer {
-        Signer { mac: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length") }
+        Signer {
+            mac: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
+        }
     }
 
     /// Appends the lower-case hex signature of `payload` to `out`.
@@ -37,7 +39,9 @@ impl Signer {
 
     /// Checks a hex signature over the concatenation of `parts`, in constant time.
     pub fn verify(&self, parts: &[&[u8]], signature_hex: &[u8]) -> bool {
-        let Ok(expected) = hex::decode(signature_hex) else { return false };
+        let Ok(expected) = hex::decode(signature_hex) else {
+            return false;
+        };
         let mut mac = self.mac.clone();
         for p in parts {
             mac.update(p);
@@ -51,11 +55,18 @@ impl Signer {
 pub fn split_signature(params: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let mut start = 0;
     while start < params.len() {
-        let end = params[start..].iter().position(|&b| b == b'&').map_or(params.len(), |i| start + i);
+        let end = params[start..]
+            .iter()
+            .position(|&b| b == b'&')
+            .map_or(params.len(), |i| start + i);
         let pair = &params[start..end];
         if let Some(value) = pair.strip_prefix(b"signature=") {
             let before = &params[..start.saturating_sub(1)];
-            let after = if end < params.len() { &params[end + 1..] } else { &[][..] };
+            let after = if end < params.len() {
+                &params[end + 1..]
+            } else {
+                &[][..]
+            };
             // "a&signature=x&b" was signed as "a&b": keep the separator once.
             if !before.is_empty() && !after.is_empty() {
                 return Some((&params[..start], after, value));
@@ -77,7 +88,9 @@ pub fn param<'a>(params: &'a [u8], name: &str) -> Option<&'a [u8]> {
 
 /// Milliseconds since the Unix epoch, as Binance's `timestamp` parameter.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Cost of signing (load generator side) and verifying (mock side) one typical
@@ -88,7 +101,15 @@ pub fn measure_costs_ns(iterations: u32) -> (f64, f64) {
     let mut sink = 0usize;
     let t = Instant::now();
     for i in 0..iterations {
-        crate::loadgen::signed_order_body(&mut body, &signer, "calib", 0, u64::from(i), now_ms());
+        crate::loadgen::signed_order_body(
+            &mut body,
+            &signer,
+            "calib",
+            0,
+            u64::from(i),
+            u64::from(i),
+            now_ms(),
+        );
         sink += body.len();
     }
     let sign_ns = t.elapsed().as_nanos() as f64 / f64::from(iterations);
@@ -100,10 +121,22 @@ pub fn measure_costs_ns(iterations: u32) -> (f64, f64) {
         }
     }
     let verify_ns = t.elapsed().as_nanos() as f64 / f64::from(iterations);
-    assert!(ok == iterations && sink > 0, "calibration signature did not verify");
+    assert!(
+        ok == iterations && sink > 0,
+        "calibration signature did not verify"
+    );
     // The three places a signature can sit in a parameter string.
-    assert_eq!(split_signature(b"a=1&signature=ff"), Some((&b"a=1"[..], &b""[..], &b"ff"[..])));
-    assert_eq!(split_signature(b"signature=ff&a=1"), Some((&b""[..], &b"a=1"[..], &b"ff"[..])));
-    assert_eq!(split_signature(b"a=1&signature=ff&b=2"), Some((&b"a=1&"[..], &b"b=2"[..], &b"ff"[..])));
+    assert_eq!(
+        split_signature(b"a=1&signature=ff"),
+        Some((&b"a=1"[..], &b""[..], &b"ff"[..]))
+    );
+    assert_eq!(
+        split_signature(b"signature=ff&a=1"),
+        Some((&b""[..], &b"a=1"[..], &b"ff"[..]))
+    );
+    assert_eq!(
+        split_signature(b"a=1&signature=ff&b=2"),
+        Some((&b"a=1&"[..], &b"b=2"[..], &b"ff"[..]))
+    );
     (sign_ns, verify_ns)
 }

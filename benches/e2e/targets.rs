@@ -42,7 +42,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// An executable on PATH or in the sbin directories (not on a non-root PATH).
 pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    let found = path.split(':').chain(["/usr/sbin", "/usr/local/sbin", "/sbin"]).map(|d| Path::new(d).join(name)).find(|p| p.is_file());
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"])
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file());
     found
 }
 
@@ -52,14 +56,27 @@ pub fn version_of(program: &Path, flag: &str) -> String {
         .arg(flag)
         .output()
         .map(|o| {
-            let text = if o.stdout.is_empty() { o.stderr } else { o.stdout };
-            String::from_utf8_lossy(&text).lines().next().unwrap_or("").trim().to_string()
+            let text = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
         })
         .unwrap_or_default()
 }
 
 pub fn install_hint(kind: Kind) -> String {
-    format!("{} is not installed; install it with: sudo apt-get update && sudo apt-get install -y {}", kind.name(), kind.name())
+    format!(
+        "{} is not installed; install it with: sudo apt-get update && sudo apt-get install -y {}",
+        kind.name(),
+        kind.name()
+    )
 }
 
 /// nginx: one worker, no access log, upstream keep-alive pool; nothing else tuned.
@@ -134,36 +151,75 @@ pub struct Running {
     pub process: Spawned,
 }
 
-pub fn start_nginx(program: &Path, dir: &Path, upstream: SocketAddr, core: usize) -> Result<Running, String> {
+pub fn start_nginx(
+    program: &Path,
+    dir: &Path,
+    upstream: SocketAddr,
+    core: usize,
+) -> Result<Running, String> {
     let addr = loopback(free_port());
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, nginx_config(dir, addr, upstream)).map_err(|e| e.to_string())?;
-    let (conf_s, err_s, dir_s) = (conf.display().to_string(), dir.join("nginx-error.log").display().to_string(), dir.display().to_string());
+    let (conf_s, err_s, dir_s) = (
+        conf.display().to_string(),
+        dir.join("nginx-error.log").display().to_string(),
+        dir.display().to_string(),
+    );
     let args = ["-p", &dir_s, "-e", &err_s, "-c", &conf_s];
-    let mut process = Spawned::start("nginx", core, program, &args, &[], Some(&dir.join("nginx.out")))?;
-    process.wait_listening(addr, START_TIMEOUT).map_err(|e| with_log(e, &dir.join("nginx-error.log")))?;
+    let mut process = Spawned::start(
+        "nginx",
+        core,
+        program,
+        &args,
+        &[],
+        Some(&dir.join("nginx.out")),
+    )?;
+    process
+        .wait_listening(addr, START_TIMEOUT)
+        .map_err(|e| with_log(e, &dir.join("nginx-error.log")))?;
     Ok(Running { addr, process })
 }
 
-pub fn start_haproxy(program: &Path, dir: &Path, upstream: SocketAddr, core: usize) -> Result<Running, String> {
+pub fn start_haproxy(
+    program: &Path,
+    dir: &Path,
+    upstream: SocketAddr,
+    core: usize,
+) -> Result<Running, String> {
     let addr = loopback(free_port());
     let conf = dir.join("haproxy.cfg");
     std::fs::write(&conf, haproxy_config(addr, upstream)).map_err(|e| e.to_string())?;
     let log = dir.join("haproxy.out");
-    let mut process = Spawned::start("haproxy", core, program, &["-db", "-f", &conf.display().to_string()], &[], Some(&log))?;
-    process.wait_listening(addr, START_TIMEOUT).map_err(|e| with_log(e, &log))?;
+    let mut process = Spawned::start(
+        "haproxy",
+        core,
+        program,
+        &["-db", "-f", &conf.display().to_string()],
+        &[],
+        Some(&log),
+    )?;
+    process
+        .wait_listening(addr, START_TIMEOUT)
+        .map_err(|e| with_log(e, &log))?;
     Ok(Running { addr, process })
 }
 
 /// Starts riskgate with a fresh state dir under `dir/riskgate-<run>`, from the
 /// templates in `benches/e2e/` (config placeholders filled in here).
-pub fn start_riskgate(program: &Path, dir: &Path, run: usize, upstream: SocketAddr, core: usize) -> Result<Running, String> {
+pub fn start_riskgate(
+    program: &Path,
+    dir: &Path,
+    run: usize,
+    upstream: SocketAddr,
+    core: usize,
+) -> Result<Running, String> {
     let base = dir.join(format!("riskgate-{run}"));
     let (state, rules) = (base.join("state"), base.join("rules"));
     for d in [&state, &rules] {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
-    std::fs::write(rules.join("bench.toml"), include_str!("rules.toml")).map_err(|e| e.to_string())?;
+    std::fs::write(rules.join("bench.toml"), include_str!("rules.toml"))
+        .map_err(|e| e.to_string())?;
     let addr = loopback(free_port());
     let admin = loopback(free_port());
     let config = include_str!("riskgate.toml")
@@ -176,8 +232,17 @@ pub fn start_riskgate(program: &Path, dir: &Path, run: usize, upstream: SocketAd
     std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
     let log = base.join("riskgate.log");
     let args = ["run", "--config", &config_path.display().to_string()];
-    let mut process = Spawned::start("riskgate", core, program, &args, &[("AM_I_SURE", "true")], Some(&log))?;
-    process.wait_listening(addr, START_TIMEOUT).map_err(|e| with_log(e, &log))?;
+    let mut process = Spawned::start(
+        "riskgate",
+        core,
+        program,
+        &args,
+        &[("AM_I_SURE", "true")],
+        Some(&log),
+    )?;
+    process
+        .wait_listening(addr, START_TIMEOUT)
+        .map_err(|e| with_log(e, &log))?;
     Ok(Running { addr, process })
 }
 
