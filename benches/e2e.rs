@@ -110,6 +110,21 @@ struct Args {
     /// Runs with at most this many connections use the same-core layout.
     #[arg(long, env = "E2E_SAME_CORE_MAX_CONNS", default_value_t = 1)]
     same_core_max_conns: usize,
+    /// Nice value for the bench and everything it starts (inherited), e.g. -10 on a
+    /// machine shared with builds (negative values need root). 0 = leave as is.
+    #[arg(
+        long,
+        env = "E2E_NICE",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    nice: i32,
+    /// Real-time (SCHED_FIFO) priority for the bench and everything it starts, e.g. 10:
+    /// wake-ups then preempt other processes at once, which a negative nice does not
+    /// guarantee. Needs root; other work on the cores waits while a run is busy
+    /// (the kernel keeps 5 % for it). 0 = off.
+    #[arg(long, env = "E2E_RT", default_value_t = 0)]
+    rt: u32,
     /// Stop starting runs after this many seconds (results so far are reported).
     #[arg(long, env = "E2E_BUDGET_S")]
     budget_s: Option<f64>,
@@ -208,8 +223,14 @@ struct RunRecord {
     load_cpu_us_per_req: f64,
     proxy_core_busy_pct: f64,
     load_core_busy_pct: f64,
-    /// Busy time of the used cores not accounted to our processes, and steal.
+    /// Busy time of the used cores not accounted to our processes (max over the
+    /// used cores, and per core), and hypervisor steal.
     foreign_busy_pct: f64,
+    foreign_by_core_pct: BTreeMap<usize, f64>,
+    /// Time our runnable threads waited for a CPU (sum over threads) per second of
+    /// run, in %: other work on our cores shows here, and so does our own
+    /// processes queueing behind each other on a shared core.
+    runq_wait_pct: f64,
     steal_pct: f64,
     ok_2xx: u64,
     non_2xx: u64,
@@ -329,6 +350,23 @@ fn bench(args: Args) -> Result<(), String> {
     }
     let ticks_per_s = procs::clock_ticks_per_s();
     let self_pid = std::process::id();
+    // Before anything is started: children inherit the nice value and the policy.
+    if args.nice != 0 {
+        if let Err(e) = procs::renice(self_pid, args.nice) {
+            println!(
+                "  WARNING: cannot set nice {}: {e} (running at the default priority)",
+                args.nice
+            );
+        }
+    }
+    if args.rt != 0 {
+        if let Err(e) = procs::set_fifo(self_pid, args.rt) {
+            println!(
+                "  WARNING: cannot set SCHED_FIFO {}: {e} (default policy)",
+                args.rt
+            );
+        }
+    }
 
     println!(
         "riskgate e2e bench: {} rounds x {:?} conns x {:?}",
@@ -337,13 +375,15 @@ fn bench(args: Args) -> Result<(), String> {
         wanted.iter().map(|k| k.name()).collect::<Vec<_>>()
     );
     println!(
-        "  window {:.2} s + warm-up {:.2} s per run; mock signature check {}; budget {:.0} s; load core {}, proxy core {}",
+        "  window {:.2} s + warm-up {:.2} s per run; mock signature check {}; budget {:.0} s; load core {}, proxy core {}; nice {}; rt {}",
         args.duration_s(),
         args.warmup_s(),
         if args.no_verify { "OFF" } else { "on" },
         args.budget_s(),
         args.load_core,
-        args.proxy_core
+        args.proxy_core,
+        args.nice,
+        args.rt
     );
 
     // Calibration: what signing (load side) and verifying (mock side) cost per order.
@@ -598,6 +638,8 @@ fn stale_binary_warning(bin: &Path) -> Option<String> {
 
 #[derive(Clone, Copy)]
 struct Snap {
+    /// Run-queue wait of all our processes, ns.
+    wait_ns: u64,
     load: u64,
     mock: u64,
     proxy: u64,
@@ -661,6 +703,9 @@ fn one_run(
 
     let mock_pid = setup.mock.pid();
     let snap = || Snap {
+        wait_ns: procs::own_run_delay_ns(self_pid)
+            + procs::tree_run_delay_ns(mock_pid)
+            + proxy_pid.map_or(0, procs::tree_run_delay_ns),
         load: procs::own_cpu_ticks(self_pid),
         mock: procs::tree_cpu_ticks(mock_pid),
         proxy: proxy_pid.map_or(0, procs::tree_cpu_ticks),
@@ -721,6 +766,7 @@ fn one_run(
         (Layout::Split, _) => vec![args.load_core, args.proxy_core],
     };
     let (mut foreign_pct, mut steal_pct) = (0.0f64, 0.0f64);
+    let mut foreign_by_core = BTreeMap::new();
     for (slot, core) in [args.load_core, args.proxy_core].into_iter().enumerate() {
         if !used.contains(&core) {
             continue;
@@ -729,6 +775,7 @@ fn one_run(
         let total = (b.total - a.total).max(1) as f64;
         let foreign = (b.busy - a.busy).saturating_sub(ours(core)) as f64;
         foreign_pct = foreign_pct.max(foreign / total * 100.0);
+        foreign_by_core.insert(core, foreign / total * 100.0);
         steal_pct = steal_pct.max((b.steal - a.steal) as f64 / total * 100.0);
     }
     let h = &load.latency_ns;
@@ -762,6 +809,8 @@ fn one_run(
         },
         load_core_busy_pct: pct(load_ticks + mock_ticks),
         foreign_busy_pct: foreign_pct,
+        foreign_by_core_pct: foreign_by_core,
+        runq_wait_pct: (s1.wait_ns - s0.wait_ns) as f64 / (load.measured_s * 1e9) * 100.0,
         steal_pct,
         ok_2xx: load.ok_2xx,
         non_2xx: load.non_2xx,
@@ -773,11 +822,11 @@ fn one_run(
         first_problem: load.first_problem,
         flags: Vec::new(),
     };
-    r.flags = run_flags(&r);
+    r.flags = run_flags(&r, &cores);
     Ok(r)
 }
 
-fn run_flags(r: &RunRecord) -> Vec<String> {
+fn run_flags(r: &RunRecord, cores: &Cores) -> Vec<String> {
     let mut f = Vec::new();
     if r.riskgate_rejects > 0 {
         f.push(format!("REJECTED:{}", r.riskgate_rejects));
@@ -803,8 +852,18 @@ fn run_flags(r: &RunRecord) -> Vec<String> {
     {
         f.push("load-bound".into());
     }
-    if r.foreign_busy_pct > NOISY_PCT {
-        f.push(format!("noisy:{:.0}%", r.foreign_busy_pct));
+    // Other processes disturbed the run if they used the proxy's core, or the load
+    // core while the proxy was not the bottleneck.
+    let foreign = |core: usize| r.foreign_by_core_pct.get(&core).copied().unwrap_or(0.0);
+    let proxy_core_foreign = foreign(cores.proxy);
+    let load_core_foreign = if r.layout == Layout::Split && r.proxy_core_busy_pct < LOAD_BOUND_PCT {
+        foreign(cores.load)
+    } else {
+        0.0
+    };
+    let disturbed = proxy_core_foreign.max(load_core_foreign);
+    if disturbed > NOISY_PCT {
+        f.push(format!("noisy:{disturbed:.0}%"));
     }
     f
 }
@@ -814,7 +873,7 @@ fn print_run(r: &RunRecord) {
         .proxy_cpu_us_per_req
         .map_or("-".to_string(), |c| format!("{c:.1}"));
     println!(
-        "  r{} {:>3}c {:<9} {:>8.0} req/s  p50 {:>7.1} us  p99 {:>8.1} us  cpu/req proxy {:>5} mock {:.1} load {:.1} us  busy {} foreign {:.0}%{}{}",
+        "  r{} {:>3}c {:<9} {:>8.0} req/s  p50 {:>7.1} us  p99 {:>8.1} us  cpu/req proxy {:>5} mock {:.1} load {:.1} us  busy {} foreign {}{}{}",
         r.round,
         r.conns,
         r.target.name(),
@@ -828,7 +887,11 @@ fn print_run(r: &RunRecord) {
             Layout::SameCore => format!("core {:.0}%", r.proxy_core_busy_pct),
             Layout::Split => format!("load core {:.0}% proxy core {:.0}%", r.load_core_busy_pct, r.proxy_core_busy_pct),
         },
-        r.foreign_busy_pct,
+        r.foreign_by_core_pct
+            .iter()
+            .map(|(c, p)| format!("cpu{c} {p:.0}%"))
+            .collect::<Vec<_>>()
+            .join(" "),
         if r.flags.is_empty() { String::new() } else { format!("  [{}]", r.flags.join(" ")) },
         r.first_problem.as_ref().map_or(String::new(), |p| format!("\n      first problem: {p}")),
     );
@@ -1052,6 +1115,15 @@ fn print_table(
     }
     for (k, why) in skipped {
         println!("  skipped {k}: {why}");
+    }
+    if args.rt == 0
+        && summary
+            .iter()
+            .any(|s| s.flags.iter().any(|f| f.starts_with("noisy")))
+    {
+        println!(
+            "  other processes disturbed some runs (noisy): on a shared machine rerun with --rt 10 (root)"
+        );
     }
 }
 

@@ -68,6 +68,23 @@ pub fn tree_cpu_ticks(pid: u32) -> u64 {
         .sum()
 }
 
+/// Nanoseconds the threads of `pid` (alive now) spent runnable but waiting for a
+/// CPU (`/proc/<pid>/task/*/schedstat`, second field).
+pub fn own_run_delay_ns(pid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_ascii_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
+
+/// `own_run_delay_ns` over `pid` and its descendants.
+pub fn tree_run_delay_ns(pid: u32) -> u64 {
+    process_tree(pid).into_iter().map(own_run_delay_ns).sum()
+}
+
 /// Busy and steal ticks of one core since boot (busy excludes idle, iowait and steal).
 #[derive(Clone, Copy, Default, Debug)]
 pub struct CoreTicks {
@@ -104,6 +121,36 @@ pub fn core_ticks(core: usize) -> CoreTicks {
 /// CPU ticks used so far by `pid` alone (all its threads, not its children).
 pub fn own_cpu_ticks(pid: u32) -> u64 {
     stat_of(pid).map_or(0, |(_, t)| t)
+}
+
+/// Sets the nice value of `pid` (processes it starts afterwards inherit it).
+pub fn renice(pid: u32, nice: i32) -> Result<(), String> {
+    let out = Command::new("renice")
+        .args(["-n", &nice.to_string(), "-p", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("renice: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// Makes `pid` SCHED_FIFO at `priority` (processes it starts afterwards inherit it).
+pub fn set_fifo(pid: u32, priority: u32) -> Result<(), String> {
+    let out = Command::new("chrt")
+        .args(["-f", "-p", &priority.to_string(), &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("chrt: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
 }
 
 /// Pins every thread of `pid` (not its children) to `core`.
