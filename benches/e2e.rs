@@ -1072,7 +1072,7 @@ fn print_table(
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
     for s in summary {
         println!(
-            "{:<9} {:>5} {:<9} {:>6} {:>9.1} {:>9.1} {:>9} {:>9} {:>9.0} {:>10} {:>8.0}% {:>9.1} {:>9.1}  {}",
+            "{:<9} {:>5} {:<9} {:>6} {:>9.1} {:>9.1} {:>9} {:>9} {:>9.0} {:>10} {:>9} {:>9.1} {:>9.1}  {}",
             s.target.name(),
             s.conns,
             match s.layout {
@@ -1086,7 +1086,11 @@ fn print_table(
             opt(s.added_p99_us),
             s.req_per_s,
             opt(s.proxy_cpu_us_per_req),
-            s.proxy_core_busy_pct,
+            if s.target == Kind::Direct && s.layout == Layout::Split {
+                "-".to_string()
+            } else {
+                format!("{:.0}%", s.proxy_core_busy_pct)
+            },
             s.mock_cpu_us_per_req,
             s.load_cpu_us_per_req,
             s.flags.join(" ")
@@ -1161,18 +1165,28 @@ fn versions(setup: &Setup) -> BTreeMap<&'static str, String> {
         v.insert("haproxy", targets::version_of(&p, "-v"));
     }
     if let Some(b) = &setup.riskgate_bin {
-        let git = std::process::Command::new("git")
-            .args([
-                "-C",
-                &manifest_dir().display().to_string(),
-                "rev-parse",
-                "--short",
-                "HEAD",
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        v.insert("riskgate", format!("{} (worktree HEAD {git})", b.display()));
+        // The binary's own version and build time, plus this checkout's HEAD when it
+        // is the checkout's own build.
+        let mut text = format!("{} {}", targets::version_of(b, "--version"), b.display());
+        if let Ok(t) = std::fs::metadata(b).and_then(|m| m.modified()) {
+            let age_s = t.elapsed().map_or(0, |d| d.as_secs());
+            text.push_str(&format!(", built {age_s} s before the run"));
+        }
+        if b.starts_with(manifest_dir()) {
+            let git = std::process::Command::new("git")
+                .args([
+                    "-C",
+                    &manifest_dir().display().to_string(),
+                    "rev-parse",
+                    "--short",
+                    "HEAD",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            text.push_str(&format!(", checkout HEAD {git}"));
+        }
+        v.insert("riskgate", text);
     }
     v
 }
