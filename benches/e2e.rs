@@ -41,7 +41,11 @@
 //!   errors and signatures the mock refused are counted and flag the run in the
 //!   table; nothing is silently averaged in.
 //! - CPU busy time of each used core that is not ours (other processes on the VM)
-//!   and hypervisor steal are recorded per run; > 10 % flags the run `noisy`.
+//!   and hypervisor steal are recorded per run; a run is flagged `noisy` when others
+//!   used > 10 % of the proxy's core, or of the load core while the proxy was not
+//!   the bottleneck. On a shared machine `--rt 10` (SCHED_FIFO for everything the
+//!   bench starts, root) makes wake-ups preempt other work; without it, read the
+//!   CPU-per-request columns, which hold up under noise.
 //!
 //! No timing assertions: this reports, it does not judge.
 
