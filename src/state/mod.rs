@@ -9,6 +9,7 @@
 pub mod book;
 pub mod event;
 pub mod journal;
+pub mod open_orders;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -571,8 +572,7 @@ impl Engine {
             return;
         }
         for r in &learned.reports {
-            if let Some(i) = book.find(r) {
-                let o = &book.open[i];
+            if let Some(o) = book.find(r).and_then(|res| book.open.get(res)) {
                 if o.executed_qty == r.executed_qty
                     && r.status.is_live()
                     && o.phase == OrderPhase::Live
