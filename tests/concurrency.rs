@@ -37,7 +37,13 @@ fn fire(addr: SocketAddr, reqs: &[RawRequest]) -> Vec<RawResponse> {
 
 /// Asserts exactly `n` accepted and the rest refused by `rule`, and the mock saw `n`.
 #[track_caller]
-fn assert_exactly(mock: &MockBinance, answers: &[RawResponse], before: usize, n: usize, rule: &str) {
+fn assert_exactly(
+    mock: &MockBinance,
+    answers: &[RawResponse],
+    before: usize,
+    n: usize,
+    rule: &str,
+) {
     let accepted = answers
         .iter()
         .filter(|r| r.header("x-riskgate-decision") == Some("accept"))
@@ -52,10 +58,19 @@ fn assert_exactly(mock: &MockBinance, answers: &[RawResponse], before: usize, n:
         .iter()
         .filter(|r| r.header("x-riskgate-decision") == Some("accept"))
     {
-        assert_eq!(r.status, 200, "accepted but the exchange said {}", r.body_text());
+        assert_eq!(
+            r.status,
+            200,
+            "accepted but the exchange said {}",
+            r.body_text()
+        );
     }
     assert_eq!(accepted, n, "accepted count");
-    assert_eq!(orders_at_mock(mock) - before, n, "orders the exchange received");
+    assert_eq!(
+        orders_at_mock(mock) - before,
+        n,
+        "orders the exchange received"
+    );
 }
 
 fn open_order_count(gw: &Gateway) -> u64 {
@@ -79,7 +94,10 @@ fn resting(mock: &MockBinance, side: &str, pct: f64, step: f64) -> Vec<RawReques
 #[test]
 fn max_open_orders_admits_exactly_50_of_200_concurrent_limit_orders() {
     let mock = MockBinance::start();
-    let gw = Gateway::live(&mock, &Rules::open().account("max_open_orders", "50").build());
+    let gw = Gateway::live(
+        &mock,
+        &Rules::open().account("max_open_orders", "50").build(),
+    );
     let answers = fire(gw.addr, &resting(&mock, "BUY", 95.0, -0.01));
     assert_exactly(&mock, &answers, 0, 50, "max_open_orders");
     assert_eq!(open_order_count(&gw), 50);

@@ -354,3 +354,68 @@ impl Rules {
         s
     }
 }
+
+/// The process-wide Prometheus recorder (installed on first use, once per test binary).
+pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| riskgate::telemetry::install_metrics().expect("install recorder"))
+        .clone()
+}
+
+/// As `Gateway::start`, but with the process-wide metrics recorder, so
+/// `GET /metrics` answers. Counters are shared by every gateway in the test
+/// binary: compare before and after, never absolute values.
+pub fn start_with_metrics(opts: super::gateway::GatewayOptions) -> Gateway {
+    use riskgate::config::{self, Env};
+    let handle = metrics_handle();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules_dir = dir.path().join("rules");
+    std::fs::create_dir_all(&rules_dir).expect("rules dir");
+    for (name, text) in &opts.rules {
+        std::fs::write(rules_dir.join(name), text).expect("write rules");
+    }
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| dir.path().join("state"));
+    let text = super::gateway::config_text(&opts, &rules_dir, &state_dir, 0, 0);
+    let path = dir.path().join("riskgate.toml");
+    std::fs::write(&path, &text).expect("write config");
+    let mut env: Vec<(&str, &str)> = opts
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if let Some(t) = &opts.admin_token {
+        env.push(("RISKGATE_ADMIN_TOKEN", t.as_str()));
+    }
+    let cfg = config::parse(&path, &text, &Env::from_pairs(&env))
+        .unwrap_or_else(|e| panic!("config: {e}"));
+    let clock = riskgate::clock::ManualClock::new(super::mock_binance::MOCK_START_MS);
+    let app = riskgate::app::start(cfg, clock.clone(), Some(handle))
+        .unwrap_or_else(|e| panic!("start: {e}"));
+    let addr = app.venue_addr("binance").expect("venue addr");
+    let admin = app.admin_addr;
+    Gateway {
+        app: Some(app),
+        addr,
+        admin,
+        clock,
+        dir,
+        rules_dir,
+        state_dir,
+    }
+}
+
+/// The value of one counter sample in Prometheus text (`name{labels} value`), 0 if absent.
+pub fn metric_value(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            (k == name_and_labels).then(|| v.parse::<f64>().ok())?
+        })
+        .unwrap_or(0.0)
+}
