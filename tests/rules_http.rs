@@ -614,3 +614,45 @@ fn the_first_failing_rule_in_table_order_is_reported() {
         "trading_halted",
     );
 }
+
+#[test]
+fn price_band_applies_to_the_limit_price_of_stop_and_take_profit_limit_orders() {
+    // A STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT order has a limit price: once its stop
+    // triggers it is a plain limit order, and a fat-fingered limit then sweeps the
+    // book. The README's price_band refuses "a limit price" beyond the band.
+    let (mock, gw) = live(&Rules::open().any_symbol("price_band_pct", "5.0"));
+    let stop_limit = |kind: &str, side: &str, stop: &str, price: &str| {
+        order_req(&[
+            ("symbol", "BTCUSDT"),
+            ("side", side),
+            ("type", kind),
+            ("timeInForce", "GTC"),
+            ("quantity", "0.01"),
+            ("price", price),
+            ("stopPrice", stop),
+        ])
+    };
+    let stop = price_pct(&mock, "BTCUSDT", 101.0);
+    let fat = "999999";
+    let why = refused_not_forwarded(
+        &gw,
+        &mock,
+        &stop_limit("STOP_LOSS_LIMIT", "BUY", &stop, fat),
+        "price_band",
+    );
+    assert!(why.starts_with("limit price 999999 is +"), "{why}");
+    let low_stop = price_pct(&mock, "BTCUSDT", 99.0);
+    refused_not_forwarded(
+        &gw,
+        &mock,
+        &stop_limit("TAKE_PROFIT_LIMIT", "BUY", &low_stop, fat),
+        "price_band",
+    );
+    // Within the band: accepted and resting at the exchange.
+    let near = price_pct(&mock, "BTCUSDT", 102.0);
+    accepted_forwarded(
+        &gw,
+        &mock,
+        &stop_limit("STOP_LOSS_LIMIT", "BUY", &stop, &near),
+    );
+}
