@@ -656,3 +656,64 @@ fn price_band_applies_to_the_limit_price_of_stop_and_take_profit_limit_orders() 
         &stop_limit("STOP_LOSS_LIMIT", "BUY", &stop, &near),
     );
 }
+
+#[test]
+#[ignore = "bug: an order missing from an open-orders answer is released as if it never \
+            traded; a market order answered with newOrderRespType=ACK then fills without \
+            riskgate ever counting the fill, and max_position_qty is bypassed (design-level: \
+            needs an order-status lookup or worst-case settlement, see report)"]
+fn an_acked_market_order_still_counts_toward_the_position_after_an_open_orders_listing() {
+    let (mock, gw) = live(&Rules::open().btc("max_position_qty", "0.1"));
+    let ack = |qty: &str| {
+        order_req(&[
+            ("symbol", "BTCUSDT"),
+            ("side", "BUY"),
+            ("type", "MARKET"),
+            ("quantity", qty),
+            ("newOrderRespType", "ACK"),
+        ])
+    };
+    accepted_forwarded(&gw, &mock, &ack("0.06"));
+    // The mock filled it; the ACK answer does not say so.
+    assert_eq!(
+        mock.paper
+            .balance(TEST_API_KEY, "BTC")
+            .map(|b| b.free.to_string()),
+        Some("0.06".into())
+    );
+    // A worst-case second buy is refused while the first is counted as open.
+    refused_not_forwarded(&gw, &mock, &ack("0.05"), "max_position_qty");
+    // The bot lists its open orders: the filled order is not among them.
+    gw.clock.advance_ms(10);
+    let list = SignedRequest::new("GET", "/api/v3/openOrders")
+        .param("symbol", "BTCUSDT")
+        .build();
+    let r = gw.send(&list);
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    assert_eq!(r.json().as_array().map(Vec::len), Some(0));
+    // 0.06 BTC is held at the exchange: another 0.05 would make 0.11 > 0.1.
+    refused_not_forwarded(&gw, &mock, &ack("0.05"), "max_position_qty");
+}
+
+#[test]
+fn environment_variables_override_the_rule_files_for_every_account() {
+    let mock = MockBinance::start();
+    let gw = Gateway::live_with(
+        &mock,
+        GatewayOptions {
+            rules: vec![("limits.toml".into(), Rules::open().build())],
+            env: vec![
+                ("MAX_DAILY_TRADES".into(), "2".into()),
+                ("MAX_ORDER_SIZE_USD".into(), "1000".into()),
+            ],
+            ..Default::default()
+        },
+    );
+    // 0.02 BTC is over 1000 USD although the file allows 1e8.
+    let why = refused_not_forwarded(&gw, &mock, &market("BUY", "0.02"), "max_order_notional");
+    assert!(why.ends_with("exceeds limit 1000.00 USD"), "{why}");
+    accepted_forwarded(&gw, &mock, &market("BUY", "0.001"));
+    accepted_forwarded(&gw, &mock, &market("BUY", "0.002"));
+    let why = refused_not_forwarded(&gw, &mock, &market("BUY", "0.003"), "max_daily_trades");
+    assert_eq!(why, "2 orders accepted today (UTC), limit 2");
+}
