@@ -10,3 +10,5 @@ pub mod mock_binance;
 
 pub use gateway::*;
 pub use mock_binance::*;
+pub mod orders;
+pub use orders::*;
