@@ -327,11 +327,19 @@ impl Engine {
         self.accounts.get(&id).map(|a| a.clone())
     }
 
+    /// The account shown as `label` (its alias or hex id). A configured alias
+    /// that has not traded yet is created, so it can be halted in advance.
     pub fn account_by_label(&self, label: &str) -> Option<Arc<Account>> {
-        self.accounts
-            .iter()
-            .find(|a| &*a.label == label)
-            .map(|a| a.clone())
+        if let Some(a) = self.accounts.iter().find(|a| &*a.label == label) {
+            return Some(a.clone());
+        }
+        let (id, alias) = self.aliases.iter().find(|(_, alias)| &***alias == label)?;
+        Some(
+            self.accounts
+                .entry(*id)
+                .or_insert_with(|| Arc::new(Account::new(*id, Some(alias.clone()))))
+                .clone(),
+        )
     }
 
     pub fn accounts(&self) -> Vec<Arc<Account>> {
@@ -544,6 +552,17 @@ impl Engine {
         let mut book = account.book.lock();
         let id = account.id;
         if let (Action::NewOrder(_), Some(res)) = (action, reservation) {
+            if learned.outcome_unknown {
+                self.record(
+                    &mut book,
+                    Event::OutcomeUnknown {
+                        account: id,
+                        reservation: res,
+                        ts_ms,
+                    },
+                );
+                return;
+            }
             if learned.venue_rejected {
                 self.record(
                     &mut book,
@@ -627,15 +646,36 @@ impl Engine {
                 .map(|o| o.reservation)
                 .collect();
             for reservation in gone {
-                self.record(
-                    &mut book,
+                // Not open any more: it was cancelled, expired, or filled without
+                // riskgate seeing the fill (an ACK-only answer). Until a balance or
+                // status answer says which, take the worse case: a fill that grows
+                // the position is assumed to have happened; one that shrinks it is not.
+                let Some(o) = book.open.get(reservation) else {
+                    continue;
+                };
+                let position = book.position(&o.base);
+                let grows =
+                    position.is_zero() || (position.0 > 0) == (o.side == crate::model::Side::Buy);
+                let ev = if grows {
+                    Event::Progress {
+                        account: id,
+                        reservation,
+                        exchange_order_id: o.exchange_order_id,
+                        client_order_id: o.client_order_id.clone(),
+                        executed_qty: o.orig_qty,
+                        avg_price: o.price,
+                        live: false,
+                        ts_ms,
+                    }
+                } else {
                     Event::Released {
                         account: id,
                         reservation,
                         why: "absent from open orders".into(),
                         ts_ms,
-                    },
-                );
+                    }
+                };
+                self.record(&mut book, ev);
             }
         }
         if !learned.balances.is_empty() {
