@@ -7,6 +7,8 @@
 
 pub mod gateway;
 pub mod mock_binance;
+pub mod process;
 
 pub use gateway::*;
 pub use mock_binance::*;
+pub use process::*;
