@@ -218,6 +218,16 @@ impl Engine {
                 } => get(*account).book.lock().apply(ev),
             }
         }
+        // Nothing is in flight after a restart: an order journaled as sent whose
+        // answer never came (a crash mid-request) has an unknown outcome, so a
+        // later order-status or open-orders answer can settle it.
+        for a in accounts.iter() {
+            for o in a.book.lock().open.iter_mut() {
+                if o.phase == OrderPhase::Sent {
+                    o.phase = OrderPhase::Unknown;
+                }
+            }
+        }
         // Configured starting holdings apply only to accounts the journal has never seen.
         let now = clock.now_ms();
         let mut seeded = Vec::new();
