@@ -141,6 +141,9 @@ pub struct MockControl {
     delay_all_ms: AtomicU64,
     check_timestamps: AtomicBool,
     verify_signatures_off: AtomicBool,
+    /// Wakes every connection task to drop its connection (`drop_connections`).
+    drop_all: tokio::sync::Notify,
+    open_connections: std::sync::atomic::AtomicUsize,
 }
 
 impl MockControl {
@@ -184,6 +187,17 @@ impl MockControl {
     /// Turns signature verification off (API keys are still required).
     pub fn set_verify_signatures(&self, on: bool) {
         self.verify_signatures_off.store(!on, Ordering::SeqCst);
+    }
+
+    /// Closes every open connection, idle keep-alive ones included, without an
+    /// answer (what an exchange's load balancer does to idle connections).
+    pub fn drop_connections(&self) {
+        self.drop_all.notify_waiters();
+    }
+
+    /// Client connections currently open to the mock.
+    pub fn open_connections(&self) -> usize {
+        self.open_connections.load(Ordering::SeqCst)
     }
 
     pub fn pending_faults(&self) -> usize {
@@ -378,14 +392,20 @@ async fn serve(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let inner = inner.clone();
+                let control = inner.control.clone();
+                control.open_connections.fetch_add(1, Ordering::SeqCst);
                 conns.spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let inner = inner.clone();
                         async move { inner.respond(req).await }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = control.drop_all.notified() => {}
+                    }
+                    control.open_connections.fetch_sub(1, Ordering::SeqCst);
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
