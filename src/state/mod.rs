@@ -547,6 +547,18 @@ impl Engine {
                     ts_ms,
                 };
                 self.record(&mut book, ev);
+            } else {
+                // An answer that is neither a refusal nor a readable order (a 5xx:
+                // "execution status unknown") leaves the outcome unknown; marking
+                // it so lets an order-status or open-orders answer settle it.
+                self.record(
+                    &mut book,
+                    Event::OutcomeUnknown {
+                        account: id,
+                        reservation: res,
+                        ts_ms,
+                    },
+                );
             }
             return;
         }
