@@ -115,7 +115,38 @@ pub enum FaultKind {
     Close,
     /// Answer normally, but only after this long.
     Delay(Duration),
+    /// Answer normally once the test opens the gate (`Gate::open`).
+    Hold(Gate),
 }
+
+/// A gate held requests wait at until the test opens it (one request per opening).
+#[derive(Clone, Debug)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets one held request go on.
+    pub fn open(&self) {
+        self.0.add_permits(1);
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Gate) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
 
 /// Whether the fault hits before the paper exchange saw the request (nothing
 /// executed) or after (the order exists, only the answer is lost or late).
@@ -636,6 +667,12 @@ async fn apply_fault(kind: &FaultKind) -> Result<Option<Response<Full<Bytes>>>, 
         FaultKind::Close => Err(DropConnection),
         FaultKind::Delay(d) => {
             tokio::time::sleep(*d).await;
+            Ok(None)
+        }
+        FaultKind::Hold(gate) => {
+            if let Ok(permit) = gate.0.acquire().await {
+                permit.forget();
+            }
             Ok(None)
         }
     }
