@@ -133,6 +133,15 @@ pub async fn run_worker(
     for l in loops {
         let _ = l.await;
     }
+    // The accept loops have stopped. Connection tasks are detached, and they die
+    // with this worker's runtime when this function returns: wait for them to
+    // finish their in-flight requests (each is bounded by the grace period).
+    let deadline = tokio::time::Instant::now()
+        + shared.limits.shutdown_grace
+        + std::time::Duration::from_secs(1);
+    while shared.open_connections() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 async fn accept_loop(shared: Arc<Shared>, venue: Rc<WorkerVenue>, listener: TcpListener) {
