@@ -47,11 +47,7 @@ fn assert_refused(
     );
     let resp = gw.send(req);
     assert_eq!(resp.status, status, "{what}: {}", resp.body_text());
-    assert_eq!(
-        resp.header("x-riskgate-decision"),
-        Some("reject"),
-        "{what}"
-    );
+    assert_eq!(resp.header("x-riskgate-decision"), Some("reject"), "{what}");
     assert_eq!(resp.header("x-riskgate-rule"), Some(rule), "{what}");
     assert!(
         resp.header("content-type")
@@ -169,7 +165,8 @@ fn ambiguous_or_malformed_orders_are_refused_as_malformed_request() {
         with("newClientOrderId=%").into_bytes(),
         with("newClientOrderId=%FF%FE").into_bytes(),
         b"symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&newClientOrderId=\xff\xfe".to_vec(),
-        b"{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\",\"quantity\":\"1\"}".to_vec(),
+        b"{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\",\"quantity\":\"1\"}"
+            .to_vec(),
         // More than 48 parameters.
         (0..49)
             .map(|i| format!("p{i}=1"))
@@ -225,11 +222,8 @@ fn ambiguous_or_malformed_orders_are_refused_as_malformed_request() {
         400,
         "malformed_request",
     );
-    let cancel = RawRequest::new(
-        "DELETE",
-        "/api/v3/order?symbol=BTCUSDT&orderId=1&orderId=2",
-    )
-    .header("X-MBX-APIKEY", TEST_API_KEY);
+    let cancel = RawRequest::new("DELETE", "/api/v3/order?symbol=BTCUSDT&orderId=1&orderId=2")
+        .header("X-MBX-APIKEY", TEST_API_KEY);
     assert_refused(&gw, &mock, &cancel, 400, "malformed_request");
     assert_still_serving(&gw, &mock);
 }
@@ -336,7 +330,11 @@ fn reads_pass_through_untouched() {
             .collect();
         assert_eq!(seen.len(), 1, "{target}");
         assert_eq!(seen[0].method, http::Method::GET);
-        assert_eq!(seen[0].target(), target, "request target kept byte for byte");
+        assert_eq!(
+            seen[0].target(),
+            target,
+            "request target kept byte for byte"
+        );
         assert_eq!(seen[0].header("x-custom-trace"), Some("abc 123"));
         assert_eq!(seen[0].header("x-mbx-apikey"), Some(TEST_API_KEY));
     }

@@ -271,7 +271,9 @@ fn kill_9_while_orders_stream_in_loses_no_order_the_exchange_received() {
                 }
                 attempts.fetch_add(1, Ordering::SeqCst);
                 match send(addr, req) {
-                    Ok(r) if r.header("x-riskgate-decision") == Some("accept") && r.status == 200 => {
+                    Ok(r)
+                        if r.header("x-riskgate-decision") == Some("accept") && r.status == 200 =>
+                    {
                         accepted.fetch_add(1, Ordering::SeqCst);
                     }
                     Ok(r) => other.push(format!("{} {}", r.status, r.body_text())),
@@ -326,7 +328,10 @@ fn an_order_in_flight_at_kill_9_is_unknown_after_restart_and_settled_by_open_ord
     let client = std::thread::spawn(move || send(addr, &req));
     let deadline = Instant::now() + Duration::from_secs(20);
     while s.mock.requests_to("/api/v3/order").is_empty() {
-        assert!(Instant::now() < deadline, "the order never reached the mock");
+        assert!(
+            Instant::now() < deadline,
+            "the order never reached the mock"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     rg.kill9();

@@ -67,7 +67,10 @@ fn sigterm_lets_the_in_flight_order_finish_refuses_new_ones_and_exits_0() {
     let client = std::thread::spawn(move || send(addr, &in_flight));
     let deadline = Instant::now() + Duration::from_secs(20);
     while mock.requests_to("/api/v3/order").is_empty() {
-        assert!(Instant::now() < deadline, "order never reached the exchange");
+        assert!(
+            Instant::now() < deadline,
+            "order never reached the exchange"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 

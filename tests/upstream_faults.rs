@@ -165,7 +165,11 @@ fn exchange_4xx_refusal_is_passed_through_and_releases_the_reservation() {
         resp.json(),
         serde_json::json!({"code": -2010, "msg": "Account has insufficient balance for requested action."})
     );
-    assert_eq!(resp.header("x-riskgate-rule"), None, "not riskgate's refusal");
+    assert_eq!(
+        resp.header("x-riskgate-rule"),
+        None,
+        "not riskgate's refusal"
+    );
     let a = account(&gw);
     assert_eq!(open_count(&a), 0, "{a}");
     assert_eq!(a["unknown_outcome_orders"], 0);
@@ -185,7 +189,10 @@ fn an_idle_pooled_connection_the_exchange_closed_is_replaced_and_the_order_goes_
     assert_eq!(first.status, 200, "{}", first.body_text());
     let deadline = Instant::now() + Duration::from_secs(10);
     while mock.control.open_connections() == 0 {
-        assert!(Instant::now() < deadline, "no pooled connection to the mock");
+        assert!(
+            Instant::now() < deadline,
+            "no pooled connection to the mock"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     mock.control.drop_connections();

@@ -131,7 +131,9 @@ impl Riskgate {
                 }
             };
             let parse = |l: &str| -> Option<SocketAddr> {
-                l.rsplit("http://").next().and_then(|a| a.trim().parse().ok())
+                l.rsplit("http://")
+                    .next()
+                    .and_then(|a| a.trim().parse().ok())
             };
             if line.starts_with("riskgate: venue binance listening on ") {
                 addr = parse(&line);
