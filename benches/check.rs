@@ -92,6 +92,7 @@ fn bench(c: &mut Criterion) {
                 client_order_id_seen: false,
                 same_order_recently: false,
                 capital_usd: Some(1e9),
+                portfolio: None,
             };
             black_box(riskgate::rules::check(&ctx).is_ok())
         })

@@ -13,10 +13,12 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::admin::{self, AdminState};
 use crate::clock::SharedClock;
 use crate::config::{Config, Mode, SourceErrors};
+use crate::market::history::History;
 use crate::market::sim::SharedMarket;
 use crate::market::PriceBook;
 use crate::paper;
 use crate::proxy::{self, Shared, UpstreamTarget, VenueListener};
+use crate::risk::task::RiskTask;
 use crate::rules::{file as rule_file, RuleSet};
 use crate::state::{Engine, EngineConfig, JournalError};
 use crate::telemetry;
@@ -48,6 +50,7 @@ pub struct RunningApp {
     pub reload: admin::ReloadRequest,
     workers: Vec<JoinHandle<()>>,
     background: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
+    risk_thread: Option<JoinHandle<()>>,
 }
 
 impl RunningApp {
@@ -68,6 +71,10 @@ impl RunningApp {
         if let Some((stop, handle)) = self.background.take() {
             let _ = stop.send(());
             let _ = handle.join();
+        }
+        self.engine.risk_wake.stop();
+        if let Some(t) = self.risk_thread.take() {
+            let _ = t.join();
         }
     }
 }
@@ -101,6 +108,20 @@ pub fn start(
     let shared = Shared::new(engine.clone(), config.limits.clone(), config.mode);
     // Paper mode: one simulated market feeds every paper venue and the reference prices.
     let market = (config.mode == Mode::Paper).then(|| paper::market_for(&config, &clock));
+    let history = Arc::new(History::new());
+    if let Some(dir) = &config.risk.history_dir {
+        let (loaded, errors) = history.load_csv_dir(dir);
+        for e in errors {
+            tracing::error!("price history: {e}");
+        }
+        tracing::info!(assets = loaded.len(), dir = %dir.display(), "price history loaded from CSV");
+    }
+    let risk_thread = spawn_risk_task(
+        engine.clone(),
+        history.clone(),
+        config.risk.clone(),
+        market.clone(),
+    )?;
 
     // Listeners: the first bind fixes the port (0 in tests); other workers reuse it.
     let mut venue_listeners = Vec::new();
@@ -238,6 +259,7 @@ pub fn start(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let bg_config = config.clone();
     let bg_engine = engine.clone();
+    let bg_history = history.clone();
     let background = std::thread::Builder::new()
         .name("riskgate-admin".into())
         .spawn(move || {
@@ -266,6 +288,15 @@ pub fn start(
                         market,
                         bg_engine.clone(),
                         bg_config.sim_tick_ms,
+                    ));
+                }
+                for (adapter, target) in &upstream_targets {
+                    tokio::task::spawn_local(poll_history(
+                        adapter.clone(),
+                        target.clone(),
+                        bg_engine.clone(),
+                        bg_history.clone(),
+                        bg_config.risk.clone(),
                     ));
                 }
                 for (adapter, target) in upstream_targets {
@@ -299,6 +330,7 @@ pub fn start(
         reload: reload_tx,
         workers,
         background: Some((stop_tx, background)),
+        risk_thread: Some(risk_thread),
     })
 }
 
@@ -367,6 +399,93 @@ async fn reloader(
         }
     }
     drop(watcher);
+}
+
+/// Starts the risk task on its own thread. In paper mode it copies the
+/// simulator's daily closes into the history before each pass.
+fn spawn_risk_task(
+    engine: Arc<Engine>,
+    history: Arc<History>,
+    config: crate::config::RiskConfig,
+    market: Option<SharedMarket>,
+) -> Result<JoinHandle<()>, StartError> {
+    let wake = engine.risk_wake.clone();
+    let task = RiskTask::new(engine, history.clone(), config);
+    std::thread::Builder::new()
+        .name("riskgate-risk".into())
+        .spawn(move || {
+            task.run(wake, || {
+                if let Some(m) = &market {
+                    let series: Vec<(String, Vec<f64>)> = {
+                        let m = m.read();
+                        m.symbols()
+                            .map(|s| (s.base.to_string(), m.daily_closes(s.symbol.as_str())))
+                            .collect()
+                    };
+                    for (asset, closes) in series {
+                        history.set(&asset, closes);
+                    }
+                }
+            })
+        })
+        .map_err(|e| StartError::Other(format!("cannot spawn risk thread: {e}")))
+}
+
+/// Live and shadow mode: fetches daily bars for the assets the risk task needs.
+async fn poll_history(
+    adapter: Arc<dyn venue::Venue>,
+    target: Arc<UpstreamTarget>,
+    engine: Arc<Engine>,
+    history: Arc<History>,
+    config: crate::config::RiskConfig,
+) {
+    let mut fetched_at: std::collections::HashMap<String, std::time::Instant> =
+        std::collections::HashMap::new();
+    let mut interval = tokio::time::interval(Duration::from_secs(30));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let mut wanted: Vec<String> = config.universe.clone();
+        for a in engine.accounts() {
+            let book = a.snapshot();
+            wanted.extend(
+                book.holdings
+                    .iter()
+                    .filter(|(_, q)| !q.is_zero())
+                    .map(|(asset, _)| asset.to_string()),
+            );
+            wanted.extend(book.open_orders.iter().map(|o| o.base.to_string()));
+        }
+        wanted.retain(|a| !crate::model::USD_STABLE_ASSETS.contains(&a.as_str()));
+        wanted.sort();
+        wanted.dedup();
+        for asset in wanted.into_iter().take(crate::market::history::MAX_ASSETS) {
+            if fetched_at
+                .get(&asset)
+                .is_some_and(|t| t.elapsed() < config.history_refresh)
+            {
+                continue;
+            }
+            let path = adapter.daily_bars_path(&format!("{asset}USDT"), 400);
+            match proxy::upstream::get_once(&target, &path).await {
+                Ok(answer) => {
+                    let closes = adapter.parse_daily_closes(&answer.body);
+                    if closes.len() < 2 {
+                        tracing::warn!(
+                            asset,
+                            status = answer.status.as_u16(),
+                            "no daily history from the venue"
+                        );
+                    } else {
+                        history.set(&asset, closes);
+                        fetched_at.insert(asset, std::time::Instant::now());
+                        engine.risk_wake.notify();
+                    }
+                }
+                Err(e) => tracing::warn!(asset, error = %e, "daily history fetch failed"),
+            }
+        }
+    }
 }
 
 /// Paper mode: steps the simulated market and publishes its prices as reference prices.

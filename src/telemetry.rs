@@ -26,6 +26,13 @@ pub const RULES_VERSION: &str = "riskgate_rules_version";
 pub const REFERENCE_PRICE_AGE: &str = "riskgate_reference_price_age_seconds";
 pub const CONNECTIONS_REJECTED_TOTAL: &str = "riskgate_connections_rejected_total";
 pub const SHADOW_WOULD_REJECT_TOTAL: &str = "riskgate_shadow_would_reject_total";
+pub const VAR_USD: &str = "riskgate_var_usd";
+pub const EXPECTED_SHORTFALL_USD: &str = "riskgate_expected_shortfall_usd";
+pub const PORTFOLIO_VOLATILITY: &str = "riskgate_portfolio_volatility";
+pub const CORRELATION: &str = "riskgate_correlation";
+pub const DRAWDOWN_RATIO: &str = "riskgate_drawdown_ratio";
+pub const RISK_SNAPSHOT_AGE: &str = "riskgate_risk_snapshot_age_seconds";
+pub const RISK_COMPUTE_DURATION: &str = "riskgate_risk_compute_duration_seconds";
 
 /// Latency buckets (seconds) from 1 µs to 10 s.
 const DURATION_BUCKETS_S: &[f64] = &[
@@ -172,6 +179,36 @@ pub fn breaker_open(symbol: &str, open: bool) {
 
 pub fn price_age(symbol: &str, age_s: f64) {
     gauge!(REFERENCE_PRICE_AGE, "symbol" => symbol.to_string()).set(age_s);
+}
+
+pub fn risk_compute_duration(seconds: f64) {
+    histogram!(RISK_COMPUTE_DURATION).record(seconds);
+}
+
+pub fn risk_snapshot_age(account: &str, age_s: f64) {
+    gauge!(RISK_SNAPSHOT_AGE, "account" => account.to_string()).set(age_s);
+}
+
+/// Gauges from one account's freshly computed risk.
+pub fn account_risk(account: &str, risk: &crate::risk::AccountRisk) {
+    gauge!(DRAWDOWN_RATIO, "account" => account.to_string()).set(risk.drawdown_pct / 100.0);
+    let Some(report) = &risk.report else { return };
+    gauge!(PORTFOLIO_VOLATILITY, "account" => account.to_string())
+        .set(report.portfolio_vol_annualised_frac_of_capital);
+    for v in &report.var {
+        let method = format!("{:?}", v.method).to_ascii_lowercase();
+        let confidence = format!("{}", v.confidence);
+        let horizon = format!("{}d", v.horizon_days);
+        gauge!(VAR_USD, "account" => account.to_string(), "method" => method.clone(), "confidence" => confidence.clone(), "horizon" => horizon.clone()).set(v.var_usd);
+        gauge!(EXPECTED_SHORTFALL_USD, "account" => account.to_string(), "method" => method, "confidence" => confidence, "horizon" => horizon).set(v.es_usd);
+    }
+    for (i, a) in report.assets.iter().enumerate() {
+        for (j, b) in report.assets.iter().enumerate().skip(i + 1) {
+            if let Some(rho) = report.correlation.get(i).and_then(|r| r.get(j)) {
+                gauge!(CORRELATION, "a" => a.clone(), "b" => b.clone()).set(*rho);
+            }
+        }
+    }
 }
 
 /// Logging: human-readable by default, JSON with `RISKGATE_LOG_FORMAT=json`;

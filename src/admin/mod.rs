@@ -46,6 +46,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/v1/status", get(status))
+        .route("/v1/risk", get(risk))
         .route("/v1/halt", post(halt))
         .route("/v1/reduce-only", post(reduce_only))
         .route("/v1/resume", post(resume))
@@ -321,11 +322,50 @@ fn refresh_gauges(s: &AdminState) {
             }
         }
     }
+    for (id, r) in s.engine.risk.all().iter() {
+        if let Some(a) = s.engine.account(*id) {
+            telemetry::risk_snapshot_age(&a.label, (now - r.computed_ms) as f64 / 1000.0);
+        }
+    }
     let open: Vec<_> = s.engine.breakers.open(now);
     for (symbol, point) in s.engine.prices.all().into_iter().take(1000) {
         telemetry::breaker_open(symbol.as_str(), open.iter().any(|(b, _)| *b == symbol));
         telemetry::price_age(symbol.as_str(), (now - point.seen_ms) as f64 / 1000.0);
     }
+}
+
+/// The latest risk snapshot per account: the full report (every VaR/ES method,
+/// volatility, correlation, ratios, attribution) and the order-path figures.
+async fn risk(State(s): State<AdminState>) -> Response {
+    let now = s.engine.now_ms();
+    let board = s.engine.risk.all();
+    let accounts: Vec<_> = s
+        .engine
+        .accounts()
+        .iter()
+        .map(|a| match board.get(&a.id) {
+            None => json!({ "account": a.label, "snapshot": null, "note": "no snapshot: orders under portfolio limits are refused until one exists" }),
+            Some(r) => json!({
+                "account": a.label,
+                "computed_ms": r.computed_ms,
+                "age_s": (now - r.computed_ms) as f64 / 1000.0,
+                "capital_usd": r.capital_usd,
+                "equity_usd": r.equity_usd,
+                "peak_equity_usd": r.peak_equity_usd,
+                "drawdown_pct": r.drawdown_pct,
+                "gross_exposure_usd": r.gross_exposure_usd(),
+                "exposures_usd": r.incremental.assets.iter().zip(&r.exposures_usd).map(|(a, e)| json!({ "asset": a, "exposure_usd": e })).collect::<Vec<_>>(),
+                "order_path": {
+                    "method": "parametric normal, 60-day sample covariance",
+                    "var_99_1d_usd": r.incremental.var_usd,
+                    "var_95_1d_usd": r.incremental.var_usd * r.z95_over_z99,
+                },
+                "report": r.report.as_deref(),
+                "report_error": r.report_error,
+            }),
+        })
+        .collect();
+    Json(json!({ "accounts": accounts })).into_response()
 }
 
 async fn status(State(s): State<AdminState>) -> Response {

@@ -58,6 +58,8 @@ struct FileConfig {
     market: MarketSection,
     #[serde(default)]
     paper: PaperSection,
+    #[serde(default)]
+    risk: RiskSection,
     admin: Option<AdminSection>,
     #[serde(default)]
     venues: Vec<Spanned<VenueSection>>,
@@ -83,6 +85,18 @@ struct MarketSection {
     poll_interval_s: Option<Spanned<f64>>,
     sim_seed: Option<u64>,
     sim_tick_ms: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RiskSection {
+    interval_s: Option<Spanned<f64>>,
+    monte_carlo_sims: Option<Spanned<i64>>,
+    seed: Option<u64>,
+    #[serde(default)]
+    universe: Vec<Spanned<String>>,
+    history_dir: Option<Spanned<String>>,
+    history_refresh_s: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -146,6 +160,21 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// The portfolio-risk background task.
+#[derive(Clone, Debug)]
+pub struct RiskConfig {
+    /// Recompute every (RISK_CHECK_FREQUENCY overrides), and after fills.
+    pub interval: Duration,
+    pub monte_carlo_sims: usize,
+    pub seed: u64,
+    /// Assets always in the risk snapshot (besides those held or ordered).
+    pub universe: Vec<String>,
+    /// CSV price history to load at start (`<ASSET>.csv`).
+    pub history_dir: Option<PathBuf>,
+    /// Live/shadow: how often daily klines are fetched again.
+    pub history_refresh: Duration,
+}
+
 /// The frozen configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -162,6 +191,7 @@ pub struct Config {
     pub sim_seed: u64,
     pub sim_tick_ms: u64,
     pub paper_starting_balances: Vec<(String, Fixed)>,
+    pub risk: RiskConfig,
     pub admin_listen: SocketAddr,
     pub admin_token: Option<Arc<str>>,
     pub venues: Vec<VenueConfig>,
@@ -218,15 +248,29 @@ impl Env {
 
 /// Environment values that override rule files (see README "Precedence").
 pub fn env_overrides(env: &Env) -> Result<EnvOverrides, String> {
+    // CORRELATION_LIMIT may be a fraction (0.7) or a percentage (70).
+    let correlation_limit_pct =
+        env.number::<f64>("CORRELATION_LIMIT")?
+            .map(|v| if v <= 1.0 { v * 100.0 } else { v });
     let o = EnvOverrides {
         max_single_position_pct: env.number("MAX_SINGLE_POSITION_PCT")?,
         max_daily_trades: env.number("MAX_DAILY_TRADES")?,
         max_order_size_usd: env.number("MAX_ORDER_SIZE_USD")?,
         circuit_breaker_enabled: env.flag("CIRCUIT_BREAKER_ENABLED")?,
+        daily_var_limit_usd: env.number("DAILY_VAR_LIMIT_USD")?,
+        correlation_limit_pct,
+        max_sector_exposure_pct: env.number("MAX_SECTOR_EXPOSURE_PCT")?,
+        max_leverage: env.number("MAX_PORTFOLIO_LEVERAGE")?,
+        max_drawdown_pct: env.number("MAX_DRAWDOWN_PCT")?,
     };
     for (name, v) in [
         ("MAX_SINGLE_POSITION_PCT", o.max_single_position_pct),
         ("MAX_ORDER_SIZE_USD", o.max_order_size_usd),
+        ("DAILY_VAR_LIMIT_USD", o.daily_var_limit_usd),
+        ("CORRELATION_LIMIT", o.correlation_limit_pct),
+        ("MAX_SECTOR_EXPOSURE_PCT", o.max_sector_exposure_pct),
+        ("MAX_PORTFOLIO_LEVERAGE", o.max_leverage),
+        ("MAX_DRAWDOWN_PCT", o.max_drawdown_pct),
     ] {
         if v.is_some_and(|v: f64| !v.is_finite() || v <= 0.0) {
             return Err(format!("{name} must be a positive number"));
@@ -435,6 +479,60 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
         paper_starting_balances.push(("USDT".to_string(), Fixed::from_units(100_000)));
     }
 
+    let risk_interval_s = match env.number::<f64>("RISK_CHECK_FREQUENCY").map_err(env_err)? {
+        Some(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Some(v),
+        Some(v) => {
+            return Err(env_err(format!(
+                "RISK_CHECK_FREQUENCY={v}: must be > 0 and <= 86400 seconds"
+            )))
+        }
+        None => None,
+    };
+    let interval = match risk_interval_s {
+        Some(v) => Duration::from_secs_f64(v),
+        None => c.secs(&file.risk.interval_s, "interval_s", 86_400.0, 60.0),
+    };
+    let mut universe = Vec::new();
+    for a in &file.risk.universe {
+        let name = a.get_ref();
+        if name.is_empty()
+            || name.len() > 20
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            c.err(
+                a,
+                format!("'{name}' is not an asset name (upper-case letters and digits)"),
+            );
+        } else {
+            universe.push(name.clone());
+        }
+    }
+    let risk = RiskConfig {
+        interval,
+        monte_carlo_sims: c.int(
+            &file.risk.monte_carlo_sims,
+            "monte_carlo_sims",
+            100,
+            1_000_000,
+            10_000,
+        ) as usize,
+        seed: file.risk.seed.unwrap_or(0x5EED_2024),
+        universe,
+        history_dir: file
+            .risk
+            .history_dir
+            .as_ref()
+            .map(|d| PathBuf::from(d.get_ref())),
+        history_refresh: c.secs(
+            &file.risk.history_refresh_s,
+            "history_refresh_s",
+            7.0 * 86_400.0,
+            3600.0,
+        ),
+    };
+
     let admin_listen = match &file.admin {
         Some(a) => c.addr(&a.listen),
         None => SocketAddr::from(([127, 0, 0, 1], 9464)),
@@ -578,6 +676,7 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
         sim_seed: file.market.sim_seed.unwrap_or(42),
         sim_tick_ms,
         paper_starting_balances,
+        risk,
         admin_listen,
         admin_token: env.get("RISKGATE_ADMIN_TOKEN").map(Arc::from),
         venues,

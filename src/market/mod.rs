@@ -6,6 +6,7 @@
 //! read the ages and breaker states it keeps).
 
 pub mod breaker;
+pub mod history;
 pub mod prices;
 pub mod sim;
 

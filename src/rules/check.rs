@@ -10,6 +10,7 @@
 //! else (limits, breakers, stale data, bands, duplicates, rates) lets it through:
 //! a risk system that stops you closing a position is a known, hated failure.
 
+use super::portfolio::PortfolioView;
 use super::ruleset::{AccountRules, SymbolRules};
 use super::{RejectReason, Rejection};
 use crate::model::{Fixed, NewOrder, OrderKind, Side};
@@ -71,6 +72,8 @@ pub struct OrderContext<'a> {
     pub same_order_recently: bool,
     /// Configured capital, or the equity learned from balances.
     pub capital_usd: Option<f64>,
+    /// Portfolio limits and the latest risk snapshot, if the account has such limits.
+    pub portfolio: Option<PortfolioView<'a>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -351,6 +354,10 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
             ),
         );
     }
+    if let Some(view) = &ctx.portfolio {
+        let delta_usd = qty.mul_f64(ref_price) * quote_usd * o.side.sign() as f64;
+        super::portfolio::check_portfolio(view, delta_usd)?;
+    }
     Ok(Accepted {
         qty,
         notional_usd,
@@ -433,6 +440,7 @@ mod tests {
                 client_order_id_seen: false,
                 same_order_recently: false,
                 capital_usd: Some(100_000.0),
+                portfolio: None,
             }
         }
     }

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ruleset::{
-    AccountRules, BreakerRule, EnvOverrides, RateRule, RuleSet, SymbolRules, DEFAULTS,
+    AccountRules, BreakerRule, EnvOverrides, PortfolioRules, RateRule, RuleSet, SymbolRules,
+    DEFAULTS,
 };
 use crate::config::{SourceError, SourceErrors};
 use crate::model::Fixed;
@@ -32,6 +33,25 @@ struct RuleFile {
     market_data: Option<Spanned<MarketDataSection>>,
     duplicates: Option<Spanned<DuplicatesSection>>,
     symbols: Option<Spanned<SymbolsSection>>,
+    #[serde(default)]
+    portfolio: BTreeMap<String, Spanned<PortfolioSection>>,
+    /// Sector name → base assets.
+    sectors: Option<Spanned<BTreeMap<String, Vec<Spanned<String>>>>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct PortfolioSection {
+    daily_var_limit_usd: Option<Spanned<f64>>,
+    daily_var_95_pct: Option<Spanned<f64>>,
+    daily_var_99_pct: Option<Spanned<f64>>,
+    monthly_var_95_pct: Option<Spanned<f64>>,
+    max_portfolio_volatility_pct: Option<Spanned<f64>>,
+    correlation_limit_pct: Option<Spanned<f64>>,
+    max_sector_exposure_pct: Option<Spanned<f64>>,
+    max_leverage: Option<Spanned<f64>>,
+    max_drawdown_pct: Option<Spanned<f64>>,
+    max_snapshot_age_s: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -350,6 +370,8 @@ pub fn build(
     let mut duplicate_window_s = None;
     let mut allowed: Option<HashSet<Box<str>>> = None;
     let mut blocked: HashSet<Box<str>> = HashSet::new();
+    let mut portfolios: BTreeMap<String, PortfolioValues> = BTreeMap::new();
+    let mut sectors: HashMap<Box<str>, Box<str>> = HashMap::new();
 
     for p in &parsed {
         let mut v = Validator {
@@ -389,6 +411,88 @@ pub fn build(
                 },
             );
         }
+        for (name, section) in &p.file.portfolio {
+            define(format!("portfolio.{name}"), p.err(section, ""), v.errors);
+            if name != "*" && !known_accounts.iter().any(|a| a == name) {
+                v.errors.push(p.err(
+                    section,
+                    format!("unknown account '{name}' in [portfolio.{name}]"),
+                ));
+                continue;
+            }
+            let x = section.get_ref();
+            portfolios.insert(
+                name.clone(),
+                PortfolioValues {
+                    daily_var_limit_usd: v.number(
+                        &x.daily_var_limit_usd,
+                        "daily_var_limit_usd",
+                        0.0,
+                        1e13,
+                    ),
+                    daily_var_95_pct: v.number(&x.daily_var_95_pct, "daily_var_95_pct", 0.0, 100.0),
+                    daily_var_99_pct: v.number(&x.daily_var_99_pct, "daily_var_99_pct", 0.0, 100.0),
+                    monthly_var_95_pct: v.number(
+                        &x.monthly_var_95_pct,
+                        "monthly_var_95_pct",
+                        0.0,
+                        100.0,
+                    ),
+                    max_portfolio_volatility_pct: v.number(
+                        &x.max_portfolio_volatility_pct,
+                        "max_portfolio_volatility_pct",
+                        0.0,
+                        1000.0,
+                    ),
+                    correlation_limit_pct: v.number(
+                        &x.correlation_limit_pct,
+                        "correlation_limit_pct",
+                        0.0,
+                        100.0,
+                    ),
+                    max_sector_exposure_pct: v.number(
+                        &x.max_sector_exposure_pct,
+                        "max_sector_exposure_pct",
+                        0.0,
+                        1000.0,
+                    ),
+                    max_leverage: v.number(&x.max_leverage, "max_leverage", 0.0, 1000.0),
+                    max_drawdown_pct: v.number(&x.max_drawdown_pct, "max_drawdown_pct", 0.0, 100.0),
+                    max_snapshot_age_s: v.number(
+                        &x.max_snapshot_age_s,
+                        "max_snapshot_age_s",
+                        0.0,
+                        86_400.0,
+                    ),
+                },
+            );
+        }
+        if let Some(sec) = &p.file.sectors {
+            define("sectors".into(), p.err(sec, ""), v.errors);
+            for (sector, assets) in sec.get_ref() {
+                for a in assets {
+                    let asset = a.get_ref();
+                    if asset.is_empty()
+                        || asset.len() > 20
+                        || !asset
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                    {
+                        v.errors.push(p.err(
+                            a,
+                            format!(
+                                "'{asset}' is not an asset name (upper-case letters and digits)"
+                            ),
+                        ));
+                    } else if let Some(prev) =
+                        sectors.insert(asset.as_str().into(), sector.as_str().into())
+                    {
+                        v.errors
+                            .push(p.err(a, format!("{asset} is already in sector '{prev}'")));
+                    }
+                }
+            }
+        }
         if let Some(md) = &p.file.market_data {
             define("market_data".into(), p.err(md, ""), v.errors);
             max_price_age_s = v.number(
@@ -427,6 +531,30 @@ pub fn build(
         return Err(SourceErrors(errors));
     }
 
+    let general_portfolio = portfolios.remove("*").unwrap_or_default();
+    let resolve_portfolio = |alias: Option<&str>| -> Option<PortfolioRules> {
+        let specific = alias
+            .and_then(|a| portfolios.get(a))
+            .copied()
+            .unwrap_or_default();
+        let v = specific.over(general_portfolio);
+        let rules = PortfolioRules {
+            daily_var_limit_usd: env.daily_var_limit_usd.or(v.daily_var_limit_usd),
+            daily_var_95_pct: v.daily_var_95_pct,
+            daily_var_99_pct: v.daily_var_99_pct,
+            monthly_var_95_pct: v.monthly_var_95_pct,
+            max_portfolio_volatility_pct: v.max_portfolio_volatility_pct,
+            correlation_limit_pct: env.correlation_limit_pct.or(v.correlation_limit_pct),
+            max_sector_exposure_pct: env.max_sector_exposure_pct.or(v.max_sector_exposure_pct),
+            max_leverage: env.max_leverage.or(v.max_leverage),
+            max_drawdown_pct: env.max_drawdown_pct.or(v.max_drawdown_pct),
+            max_snapshot_age_ms: (v
+                .max_snapshot_age_s
+                .unwrap_or(DEFAULTS.portfolio_max_snapshot_age_s)
+                * 1000.0) as i64,
+        };
+        (rules.checks_orders() || rules.max_drawdown_pct.is_some()).then_some(rules)
+    };
     let general = accounts.remove("*").unwrap_or_default();
     let symbol_values =
         |vals: &AccountValues, name: &str| vals.symbols.get(name).copied().unwrap_or_default();
@@ -486,16 +614,22 @@ pub fn build(
             }),
             symbols,
             default_symbol,
+            portfolio: None,
         }
     };
-    let default_account = Arc::new(resolve_account(&AccountValues::default()));
+    let mut default_account = resolve_account(&AccountValues::default());
+    default_account.portfolio = resolve_portfolio(None);
+    let default_account = Arc::new(default_account);
+    // Accounts with portfolio limits but no [account.X] section still get their own entry.
+    for name in portfolios.keys() {
+        accounts.entry(name.clone()).or_default();
+    }
     let accounts = accounts
         .iter()
         .map(|(name, values)| {
-            (
-                Box::<str>::from(name.as_str()),
-                Arc::new(resolve_account(values)),
-            )
+            let mut rules = resolve_account(values);
+            rules.portfolio = resolve_portfolio(Some(name));
+            (Box::<str>::from(name.as_str()), Arc::new(rules))
         })
         .collect();
 
@@ -539,7 +673,41 @@ pub fn build(
         default_breaker,
         allowed_symbols: allowed,
         blocked_symbols: blocked,
+        sectors,
     })
+}
+
+#[derive(Default, Clone, Copy)]
+struct PortfolioValues {
+    daily_var_limit_usd: Option<f64>,
+    daily_var_95_pct: Option<f64>,
+    daily_var_99_pct: Option<f64>,
+    monthly_var_95_pct: Option<f64>,
+    max_portfolio_volatility_pct: Option<f64>,
+    correlation_limit_pct: Option<f64>,
+    max_sector_exposure_pct: Option<f64>,
+    max_leverage: Option<f64>,
+    max_drawdown_pct: Option<f64>,
+    max_snapshot_age_s: Option<f64>,
+}
+
+impl PortfolioValues {
+    fn over(self, g: PortfolioValues) -> PortfolioValues {
+        PortfolioValues {
+            daily_var_limit_usd: self.daily_var_limit_usd.or(g.daily_var_limit_usd),
+            daily_var_95_pct: self.daily_var_95_pct.or(g.daily_var_95_pct),
+            daily_var_99_pct: self.daily_var_99_pct.or(g.daily_var_99_pct),
+            monthly_var_95_pct: self.monthly_var_95_pct.or(g.monthly_var_95_pct),
+            max_portfolio_volatility_pct: self
+                .max_portfolio_volatility_pct
+                .or(g.max_portfolio_volatility_pct),
+            correlation_limit_pct: self.correlation_limit_pct.or(g.correlation_limit_pct),
+            max_sector_exposure_pct: self.max_sector_exposure_pct.or(g.max_sector_exposure_pct),
+            max_leverage: self.max_leverage.or(g.max_leverage),
+            max_drawdown_pct: self.max_drawdown_pct.or(g.max_drawdown_pct),
+            max_snapshot_age_s: self.max_snapshot_age_s.or(g.max_snapshot_age_s),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 
 pub mod check;
 pub mod file;
+pub mod portfolio;
 pub mod reason;
 pub mod ruleset;
 
 pub use check::{check, Accepted, Decision, OrderContext, PriceView, TradingState};
+pub use portfolio::PortfolioView;
 pub use reason::{Fault, RejectReason, Rejection};
-pub use ruleset::{AccountRules, EnvOverrides, RuleSet, SymbolRules};
+pub use ruleset::{AccountRules, EnvOverrides, PortfolioRules, RuleSet, SymbolRules};

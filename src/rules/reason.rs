@@ -82,10 +82,15 @@ reasons! {
     // Counts and rates.
     MaxOpenOrders = 600, "max_open_orders", Bot, "too many open orders";
     MaxDailyTrades = 601, "max_daily_trades", Bot, "daily accepted-order limit reached";
-    RateLimit = 602, "rate_limit", Bot, "order rate over the limit";
     // Portfolio risk (from the risk snapshot).
     PortfolioRiskUnavailable = 700, "portfolio_risk_unavailable", Riskgate, "risk snapshot missing or stale";
     VarLimit = 701, "var_limit", Bot, "order would push portfolio VaR over the limit";
+    PortfolioVolatility = 702, "portfolio_volatility", Bot, "order would push annualised portfolio volatility over the limit";
+    CorrelationLimit = 703, "correlation_limit", Bot, "order adds exposure to a symbol too correlated with the book's dominant position";
+    SectorExposure = 704, "sector_exposure", Bot, "order would push a sector's exposure over its share of capital";
+    LeverageLimit = 705, "leverage_limit", Bot, "order would push gross exposure over the leverage limit";
+    // The rate limit is taken last, so refused orders spend no tokens.
+    RateLimit = 800, "rate_limit", Bot, "order rate over the limit";
     // riskgate or the exchange could not carry the request.
     Overloaded = 900, "overloaded", Riskgate, "riskgate is at its connection or queue limit";
     UpstreamUnavailable = 901, "upstream_unavailable", Exchange, "exchange unreachable before the request was sent (not executed)";

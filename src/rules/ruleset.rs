@@ -25,6 +25,7 @@ pub struct Defaults {
     pub breaker_max_move_pct: f64,
     pub breaker_window_s: f64,
     pub breaker_pause_s: f64,
+    pub portfolio_max_snapshot_age_s: f64,
 }
 
 /// The seed's defaults (MAX_ORDER_SIZE_USD 10000, MAX_SINGLE_POSITION_PCT 20,
@@ -43,6 +44,7 @@ pub const DEFAULTS: Defaults = Defaults {
     breaker_max_move_pct: 10.0,
     breaker_window_s: 60.0,
     breaker_pause_s: 300.0,
+    portfolio_max_snapshot_age_s: 300.0,
 };
 
 /// Values from the environment that override the rule files for every account.
@@ -52,6 +54,46 @@ pub struct EnvOverrides {
     pub max_daily_trades: Option<u32>,
     pub max_order_size_usd: Option<f64>,
     pub circuit_breaker_enabled: Option<bool>,
+    pub daily_var_limit_usd: Option<f64>,
+    pub correlation_limit_pct: Option<f64>,
+    pub max_sector_exposure_pct: Option<f64>,
+    pub max_leverage: Option<f64>,
+    pub max_drawdown_pct: Option<f64>,
+}
+
+/// Portfolio limits checked against the latest risk snapshot. Every limit is
+/// optional; an account with none set is not checked against the snapshot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PortfolioRules {
+    pub daily_var_limit_usd: Option<f64>,
+    pub daily_var_95_pct: Option<f64>,
+    pub daily_var_99_pct: Option<f64>,
+    pub monthly_var_95_pct: Option<f64>,
+    /// Annualised portfolio volatility as % of capital.
+    pub max_portfolio_volatility_pct: Option<f64>,
+    /// Max correlation (%) between the asset an order adds to and the book's largest position.
+    pub correlation_limit_pct: Option<f64>,
+    pub max_sector_exposure_pct: Option<f64>,
+    /// Gross exposure / capital.
+    pub max_leverage: Option<f64>,
+    /// Equity drawdown from peak (%) that switches the account to reduce-only.
+    pub max_drawdown_pct: Option<f64>,
+    /// A snapshot older than this is treated as missing (fail closed).
+    pub max_snapshot_age_ms: i64,
+}
+
+impl PortfolioRules {
+    /// Whether any order-time limit is set (drawdown is enforced by the risk task).
+    pub fn checks_orders(&self) -> bool {
+        self.daily_var_limit_usd.is_some()
+            || self.daily_var_95_pct.is_some()
+            || self.daily_var_99_pct.is_some()
+            || self.monthly_var_95_pct.is_some()
+            || self.max_portfolio_volatility_pct.is_some()
+            || self.correlation_limit_pct.is_some()
+            || self.max_sector_exposure_pct.is_some()
+            || self.max_leverage.is_some()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,6 +124,8 @@ pub struct AccountRules {
     pub rate: Option<RateRule>,
     pub symbols: HashMap<Box<str>, SymbolRules>,
     pub default_symbol: SymbolRules,
+    /// None: no portfolio limits for this account.
+    pub portfolio: Option<PortfolioRules>,
 }
 
 impl AccountRules {
@@ -112,6 +156,8 @@ pub struct RuleSet {
     /// None = every symbol not blocked is allowed.
     pub allowed_symbols: Option<HashSet<Box<str>>>,
     pub blocked_symbols: HashSet<Box<str>>,
+    /// Base asset → sector (from `[sectors]`).
+    pub sectors: HashMap<Box<str>, Box<str>>,
 }
 
 impl RuleSet {
@@ -120,6 +166,10 @@ impl RuleSet {
         alias
             .and_then(|a| self.accounts.get(a))
             .unwrap_or(&self.default_account)
+    }
+
+    pub fn sector_of(&self, asset: &str) -> Option<&str> {
+        self.sectors.get(asset).map(|s| &**s)
     }
 
     pub fn breaker(&self, symbol: &str) -> &BreakerRule {

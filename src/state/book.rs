@@ -74,6 +74,9 @@ pub struct BookSnapshot {
     pub recent: Vec<(u64, i64)>,
     pub trading_state: Option<TradingState>,
     pub trading_state_why: String,
+    /// Holdings changes from fills only (for P&L and drawdown).
+    #[serde(default)]
+    pub fill_deltas: Vec<(Arc<str>, Fixed)>,
 }
 
 #[derive(Debug)]
@@ -90,6 +93,9 @@ pub struct Book {
     recent: VecDeque<(u64, i64)>,
     pub trading_state: TradingState,
     pub trading_state_why: String,
+    /// Holdings changes from fills only, never replaced by balance answers:
+    /// marked to market, they are the P&L since riskgate first saw the account.
+    pub fill_deltas: HashMap<Arc<str>, Fixed>,
 }
 
 impl Default for Book {
@@ -105,6 +111,7 @@ impl Default for Book {
             recent: VecDeque::new(),
             trading_state: TradingState::Active,
             trading_state_why: String::new(),
+            fill_deltas: HashMap::new(),
         }
     }
 }
@@ -184,12 +191,15 @@ impl Book {
             return;
         }
         let signed = Fixed(qty.0 * side.sign());
-        let b = self.holdings.entry(base.clone()).or_default();
-        *b = b.saturating_add(signed);
-        if let Some(p) = price {
-            if let Some(cash) = Fixed::from_f64(qty.mul_f64(p)) {
-                let q = self.holdings.entry(quote.clone()).or_default();
-                *q = q.saturating_sub(Fixed(cash.0 * side.sign()));
+        let cash = price
+            .and_then(|p| Fixed::from_f64(qty.mul_f64(p)))
+            .map(|c| Fixed(-c.0 * side.sign()));
+        for map in [&mut self.holdings, &mut self.fill_deltas] {
+            let b = map.entry(base.clone()).or_default();
+            *b = b.saturating_add(signed);
+            if let Some(cash) = cash {
+                let q = map.entry(quote.clone()).or_default();
+                *q = q.saturating_add(cash);
             }
         }
     }
@@ -341,6 +351,15 @@ impl Book {
             recent: self.recent.iter().copied().collect(),
             trading_state: Some(self.trading_state),
             trading_state_why: self.trading_state_why.clone(),
+            fill_deltas: {
+                let mut v: Vec<_> = self
+                    .fill_deltas
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect();
+                v.sort();
+                v
+            },
         }
     }
 
@@ -357,5 +376,6 @@ impl Book {
         self.recent = s.recent.iter().copied().collect();
         self.trading_state = s.trading_state.unwrap_or(TradingState::Active);
         self.trading_state_why = s.trading_state_why.clone();
+        self.fill_deltas = s.fill_deltas.iter().cloned().collect();
     }
 }

@@ -28,8 +28,12 @@ pub use journal::{Durability, Journal, JournalError};
 use crate::clock::SharedClock;
 use crate::market::{Breakers, PriceBook};
 use crate::model::{AccountId, Fixed, Instrument, NewOrder, OrderKind, Symbol};
+use crate::risk::task::Wake;
+use crate::risk::RiskBoard;
 use crate::rules::ruleset::RateRule;
-use crate::rules::{self, Accepted, OrderContext, RejectReason, Rejection, RuleSet, TradingState};
+use crate::rules::{
+    self, Accepted, OrderContext, PortfolioView, RejectReason, Rejection, RuleSet, TradingState,
+};
 use crate::venue::{Action, Learned};
 
 /// Most instruments remembered (symbols split into base and quote).
@@ -121,6 +125,10 @@ pub struct Engine {
     pub rules: Arc<ArcSwap<RuleSet>>,
     pub prices: Arc<PriceBook>,
     pub breakers: Breakers,
+    /// Latest portfolio risk per account, published by the risk task.
+    pub risk: RiskBoard,
+    /// Wakes the risk task after fills.
+    pub risk_wake: Arc<Wake>,
     accounts: DashMap<AccountId, Arc<Account>>,
     keys: DashMap<Box<[u8]>, Arc<Account>>,
     aliases: HashMap<AccountId, Arc<str>>,
@@ -279,6 +287,8 @@ impl Engine {
             rules,
             prices,
             breakers,
+            risk: RiskBoard::new(),
+            risk_wake: Arc::new(Wake::default()),
             accounts,
             keys: DashMap::new(),
             aliases,
@@ -377,6 +387,10 @@ impl Engine {
         let breaker_open_until_ms = self.breakers.open_until(order.symbol.as_str(), now_ms);
         let global_state = self.global.read().state;
 
+        let risk_snapshot = account_rules
+            .portfolio
+            .as_ref()
+            .and_then(|_| self.risk.get(account.id));
         let mut book = account.book.lock();
         let exposure = book.open_exposure(&instrument.base);
         let qty_for_fingerprint = order.qty.or(order.quote_qty).unwrap_or_default();
@@ -404,6 +418,17 @@ impl Engine {
                 .is_some_and(|id| book.client_id_seen(id)),
             same_order_recently: book.seen_recently(fp, now_ms, rules.duplicate_window_ms),
             capital_usd,
+            portfolio: account_rules
+                .portfolio
+                .as_ref()
+                .filter(|p| p.checks_orders())
+                .map(|p| PortfolioView {
+                    rules: p,
+                    risk: risk_snapshot.as_deref(),
+                    asset: &instrument.base,
+                    sectors: &rules.sectors,
+                    now_ms,
+                }),
         };
         let accepted = rules::check(&ctx)?;
         if order.test_only {
@@ -514,10 +539,15 @@ impl Engine {
         for (symbol, price) in &learned.prices {
             self.on_price(symbol, *price, ts_ms);
         }
+        let mut filled = false;
         for r in &learned.reports {
             if let Some(p) = r.avg_price.filter(|_| r.executed_qty.is_positive()) {
                 self.prices.update(&r.symbol, p, ts_ms);
+                filled = true;
             }
+        }
+        if filled || !learned.balances.is_empty() {
+            self.risk_wake.notify();
         }
         let Some(account) = account else { return };
         let mut book = account.book.lock();

@@ -113,6 +113,12 @@ pub trait Venue: Send + Sync + 'static {
     /// Public, unsigned path that lists every symbol's last price (polled in
     /// live and shadow mode for reference prices; read with `Observation::Ticker`).
     fn ticker_path(&self) -> &'static str;
+
+    /// Public, unsigned path for up to `days` daily bars of `symbol`.
+    fn daily_bars_path(&self, symbol: &str, days: usize) -> String;
+
+    /// Daily closes (oldest first) from the answer to `daily_bars_path`.
+    fn parse_daily_closes(&self, body: &[u8]) -> Vec<f64>;
 }
 
 /// Creates the adapter for a venue kind.

@@ -171,6 +171,25 @@ impl Venue for BinanceSpot {
     fn ticker_path(&self) -> &'static str {
         "/api/v3/ticker/price"
     }
+
+    fn daily_bars_path(&self, symbol: &str, days: usize) -> String {
+        format!(
+            "/api/v3/klines?symbol={symbol}&interval=1d&limit={}",
+            days.clamp(1, 1000)
+        )
+    }
+
+    fn parse_daily_closes(&self, body: &[u8]) -> Vec<f64> {
+        // [[openTime, "open", "high", "low", "close", "volume", closeTime, ...], ...]
+        serde_json::from_slice::<Vec<Vec<serde_json::Value>>>(body)
+            .map(|bars| {
+                bars.iter()
+                    .filter_map(|b| b.get(4)?.as_str()?.parse::<f64>().ok())
+                    .filter(|c| c.is_finite() && *c > 0.0)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,79 @@
+//! Published risk snapshots, one per account, read by the order path.
+//!
+//! The background task builds a whole new map and swaps it in; the order path
+//! loads it without locking. Pure data: no I/O here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use super::{IncrementalVar, RiskReport};
+use crate::model::AccountId;
+
+/// One account's risk as of `computed_ms`.
+#[derive(Debug, Clone)]
+pub struct AccountRisk {
+    pub computed_ms: i64,
+    pub capital_usd: f64,
+    /// Parametric normal VaR state at 99 %, 1 day, over every asset with history.
+    pub incremental: IncrementalVar,
+    /// Signed exposure per asset (same order as `incremental.assets`), USD:
+    /// filled position plus open buys minus open sells, at reference prices.
+    pub exposures_usd: Vec<f64>,
+    /// `z(0.95) / z(0.99)`: converts the 99 % parametric VaR to 95 %.
+    pub z95_over_z99: f64,
+    pub equity_usd: f64,
+    pub peak_equity_usd: f64,
+    pub drawdown_pct: f64,
+    /// The full report (all methods), when the book is not flat and history suffices.
+    pub report: Option<Arc<RiskReport>>,
+    pub report_error: Option<String>,
+}
+
+impl AccountRisk {
+    pub fn gross_exposure_usd(&self) -> f64 {
+        self.exposures_usd.iter().map(|e| e.abs()).sum()
+    }
+
+    /// The asset with the largest absolute exposure, if any is non-zero.
+    pub fn dominant(&self) -> Option<usize> {
+        self.exposures_usd
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e != 0.0)
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .map(|(i, _)| i)
+    }
+
+    /// Correlation between assets `i` and `j` from the snapshot's covariance.
+    pub fn correlation(&self, i: usize, j: usize) -> Option<f64> {
+        let n = self.incremental.cov_diag.len();
+        let cov = *self.incremental.cov.get(i * n + j)?;
+        let d = (self.incremental.cov_diag.get(i)? * self.incremental.cov_diag.get(j)?).sqrt();
+        (d > 0.0).then(|| cov / d)
+    }
+}
+
+#[derive(Default)]
+pub struct RiskBoard {
+    snapshots: ArcSwap<HashMap<AccountId, Arc<AccountRisk>>>,
+}
+
+impl RiskBoard {
+    pub fn new() -> RiskBoard {
+        RiskBoard::default()
+    }
+
+    pub fn get(&self, account: AccountId) -> Option<Arc<AccountRisk>> {
+        self.snapshots.load().get(&account).cloned()
+    }
+
+    pub fn publish(&self, snapshots: HashMap<AccountId, Arc<AccountRisk>>) {
+        self.snapshots.store(Arc::new(snapshots));
+    }
+
+    pub fn all(&self) -> Arc<HashMap<AccountId, Arc<AccountRisk>>> {
+        self.snapshots.load_full()
+    }
+}

@@ -1,0 +1,370 @@
+//! The portfolio-risk background task: off the order path, on its own thread.
+//!
+//! Every `interval` (and soon after fills) it marks each account's live book
+//! (filled position plus open orders) at reference prices, builds the order-path
+//! snapshot (parametric covariance state for O(1) incremental VaR) and the full
+//! report (every VaR/ES method, ratios, attribution), publishes them at once,
+//! enforces the drawdown limit (the account goes reduce-only, journaled, until an
+//! admin resumes it) and logs limit utilisation crossing the alert levels.
+//! Missing prices or history mean no snapshot: orders under portfolio limits
+//! then fail closed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::covariance::sample_covariance;
+use super::returns::{ReturnKind, ReturnsMatrix};
+use super::snapshot::{compute_snapshot, AssetInput, RiskInputs, RiskParams};
+use super::stats::norm_ppf;
+use super::{AccountRisk, IncrementalVar};
+use crate::config::RiskConfig;
+use crate::market::history::History;
+use crate::model::{AccountId, Side, USD_STABLE_ASSETS};
+use crate::rules::{RuleSet, TradingState};
+use crate::state::{Account, BookSnapshot, Engine};
+use crate::telemetry;
+
+/// Confidence and horizon of the order-path (parametric) snapshot.
+pub const SNAPSHOT_CONFIDENCE: f64 = 0.99;
+/// Days of returns in the order-path covariance.
+pub const COV_LOOKBACK_DAYS: usize = 60;
+/// Equity samples kept per account.
+const MAX_EQUITY_SAMPLES: usize = 2000;
+/// Fewest seconds between two recomputes triggered by fills.
+const MIN_RECOMPUTE_GAP: Duration = Duration::from_secs(1);
+/// Alert levels from the seed: share of a limit at which a warning is logged.
+const ALERT_VAR: f64 = 0.90;
+const ALERT_DRAWDOWN: f64 = 0.80;
+
+/// Wakes the task early (after fills) and stops it.
+#[derive(Default)]
+pub struct Wake {
+    pending: Mutex<bool>,
+    cv: Condvar,
+    stop: AtomicBool,
+}
+
+impl Wake {
+    pub fn notify(&self) {
+        *self.pending.lock() = true;
+        self.cv.notify_one();
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Waits up to `timeout` for a notification; false once stopped.
+    fn wait(&self, timeout: Duration) -> bool {
+        let mut p = self.pending.lock();
+        if !*p {
+            self.cv.wait_for(&mut p, timeout);
+        }
+        *p = false;
+        !self.stop.load(Ordering::SeqCst)
+    }
+}
+
+struct EquityTrack {
+    samples: Vec<f64>,
+    peak: f64,
+    alerted_var: bool,
+    alerted_drawdown: bool,
+}
+
+pub struct RiskTask {
+    engine: Arc<Engine>,
+    history: Arc<History>,
+    config: RiskConfig,
+    equity: HashMap<AccountId, EquityTrack>,
+}
+
+impl RiskTask {
+    pub fn new(engine: Arc<Engine>, history: Arc<History>, config: RiskConfig) -> RiskTask {
+        RiskTask {
+            engine,
+            history,
+            config,
+            equity: HashMap::new(),
+        }
+    }
+
+    /// Runs until `wake.stop()`. `before_each` refreshes inputs (e.g. paper history).
+    pub fn run(mut self, wake: Arc<Wake>, before_each: impl Fn()) {
+        let mut last = Instant::now() - self.config.interval;
+        loop {
+            before_each();
+            let started = Instant::now();
+            self.compute_and_publish();
+            telemetry::risk_compute_duration(started.elapsed().as_secs_f64());
+            last = last.max(started);
+            if !wake.wait(self.config.interval) {
+                break;
+            }
+            // Fills can come in bursts: recompute at most once a second for them.
+            let since = last.elapsed();
+            if since < MIN_RECOMPUTE_GAP {
+                std::thread::sleep(MIN_RECOMPUTE_GAP - since);
+            }
+        }
+    }
+
+    /// One pass over every account.
+    pub fn compute_and_publish(&mut self) {
+        let rules = self.engine.rules.load();
+        let now_ms = self.engine.now_ms();
+        let mut published = HashMap::new();
+        for account in self.engine.accounts() {
+            match self.compute_account(&account, &rules, now_ms) {
+                Ok(Some(risk)) => {
+                    telemetry::account_risk(&account.label, &risk);
+                    published.insert(account.id, Arc::new(risk));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(account = %account.label, error = %e, "no risk snapshot for account (orders under portfolio limits fail closed)")
+                }
+            }
+        }
+        self.engine.risk.publish(published);
+    }
+
+    fn compute_account(
+        &mut self,
+        account: &Account,
+        rules: &RuleSet,
+        now_ms: i64,
+    ) -> Result<Option<AccountRisk>, String> {
+        let account_rules = rules.account(account.alias.as_deref());
+        let book = account.snapshot();
+        let max_age = rules.max_price_age_ms;
+        let prices = &self.engine.prices;
+
+        // The universe: configured assets plus everything held or on order, with history.
+        let mut wanted: Vec<String> = self.config.universe.clone();
+        for (asset, qty) in &book.holdings {
+            if !qty.is_zero() && !USD_STABLE_ASSETS.contains(&&**asset) {
+                wanted.push(asset.to_string());
+            }
+        }
+        for o in &book.open_orders {
+            wanted.push(o.base.to_string());
+        }
+        for a in self.history.assets() {
+            wanted.push(a.to_string());
+        }
+        let mut seen = HashSet::new();
+        wanted.retain(|a| seen.insert(a.clone()));
+        wanted.sort();
+
+        let mut names = Vec::new();
+        let mut closes = Vec::new();
+        let mut exposures = Vec::new();
+        for asset in &wanted {
+            let exposure_qty = net_exposure_qty(&book, asset);
+            let Some(history) = self.history.get(asset) else {
+                if exposure_qty != 0.0 {
+                    return Err(format!(
+                        "no price history for {asset}, which the account holds or has on order"
+                    ));
+                }
+                continue;
+            };
+            let exposure_usd = if exposure_qty == 0.0 {
+                0.0
+            } else {
+                let rate = prices
+                    .usd_rate(asset, now_ms, max_age)
+                    .ok_or_else(|| format!("no fresh USD price for {asset}"))?;
+                exposure_qty * rate
+            };
+            names.push(asset.clone());
+            closes.push(history);
+            exposures.push(exposure_usd);
+        }
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let days = closes.iter().map(|c| c.len()).min().unwrap_or(0);
+        if days < COV_LOOKBACK_DAYS + 1 {
+            return Err(format!(
+                "only {days} days of aligned history (need {})",
+                COV_LOOKBACK_DAYS + 1
+            ));
+        }
+        let aligned: Vec<Vec<f64>> = closes
+            .iter()
+            .map(|c| c[c.len() - days..].to_vec())
+            .collect();
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let returns = ReturnsMatrix::from_closes(&name_refs, &aligned, ReturnKind::Log)
+            .map_err(|e| e.to_string())?;
+        let cov = sample_covariance(&returns.last(COV_LOOKBACK_DAYS).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let incremental = IncrementalVar::new(&names, &cov, &exposures, SNAPSHOT_CONFIDENCE, 1)
+            .map_err(|e| e.to_string())?;
+
+        // Capital: configured, else equity from learned holdings.
+        let learned_equity: Option<f64> =
+            book.holdings.iter().try_fold(0.0, |sum, (asset, qty)| {
+                Some(sum + qty.to_f64() * prices.usd_rate(asset, now_ms, max_age)?)
+            });
+        let Some(capital_usd) = account_rules
+            .capital_usd
+            .or(learned_equity.filter(|e| *e > 0.0))
+        else {
+            return Err(
+                "capital unknown: set capital_usd or let riskgate see the account's balances"
+                    .into(),
+            );
+        };
+        // Equity: capital plus fills marked to market (P&L since riskgate first saw the account).
+        let pnl_usd: f64 = book
+            .fill_deltas
+            .iter()
+            .map(|(asset, qty)| {
+                qty.to_f64() * prices.usd_rate(asset, now_ms, max_age).unwrap_or(0.0)
+            })
+            .sum();
+        let equity_usd = if account_rules.capital_usd.is_some() {
+            capital_usd + pnl_usd
+        } else {
+            capital_usd
+        };
+        let track = self
+            .equity
+            .entry(account.id)
+            .or_insert_with(|| EquityTrack {
+                samples: Vec::new(),
+                peak: equity_usd,
+                alerted_var: false,
+                alerted_drawdown: false,
+            });
+        track.peak = track.peak.max(equity_usd);
+        track.samples.push(equity_usd);
+        if track.samples.len() > MAX_EQUITY_SAMPLES {
+            track.samples.remove(0);
+        }
+        let drawdown_pct = if track.peak > 0.0 {
+            (1.0 - equity_usd / track.peak) * 100.0
+        } else {
+            0.0
+        };
+
+        let (report, report_error) = if exposures.iter().any(|e| *e != 0.0) {
+            let inputs = RiskInputs {
+                assets: names
+                    .iter()
+                    .zip(&aligned)
+                    .zip(&exposures)
+                    .map(|((symbol, closes), exposure_usd)| AssetInput {
+                        symbol: symbol.clone(),
+                        exposure_usd: *exposure_usd,
+                        closes: closes.clone(),
+                    })
+                    .collect(),
+                capital_usd,
+                equity_curve_usd: if track.samples.len() >= 2 {
+                    track.samples.clone()
+                } else {
+                    vec![equity_usd, equity_usd]
+                },
+                benchmark_closes: None,
+                groups: names
+                    .iter()
+                    .filter_map(|n| rules.sector_of(n).map(|s| (n.clone(), s.to_string())))
+                    .collect::<BTreeMap<_, _>>(),
+            };
+            let params = RiskParams {
+                mc_sims: self.config.monte_carlo_sims,
+                mc_seed: self.config.seed,
+                min_history_days: days.saturating_sub(1).min(180),
+                ..RiskParams::default()
+            };
+            match compute_snapshot(&inputs, &params) {
+                Ok(r) => (Some(Arc::new(r)), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, Some("flat book: nothing to report".into()))
+        };
+
+        let risk = AccountRisk {
+            computed_ms: now_ms,
+            capital_usd,
+            incremental,
+            exposures_usd: exposures,
+            z95_over_z99: norm_ppf(0.95) / norm_ppf(0.99),
+            equity_usd,
+            peak_equity_usd: track.peak,
+            drawdown_pct,
+            report,
+            report_error,
+        };
+
+        // Limits enforced here rather than per order.
+        if let Some(p) = &account_rules.portfolio {
+            if let Some(limit) = p.max_drawdown_pct {
+                let util = drawdown_pct / limit;
+                if util >= ALERT_DRAWDOWN && !track.alerted_drawdown {
+                    tracing::warn!(account = %account.label, drawdown_pct, limit, "drawdown at {:.0}% of its limit", util * 100.0);
+                }
+                track.alerted_drawdown = util >= ALERT_DRAWDOWN;
+                telemetry::limit_utilization(&account.label, "max_drawdown_pct", util);
+                let state = book.trading_state.unwrap_or(TradingState::Active);
+                if drawdown_pct > limit && state == TradingState::Active {
+                    let why = format!(
+                        "drawdown {:.2}% from peak equity {:.2} USD exceeds max_drawdown_pct {}%",
+                        drawdown_pct, track.peak, limit
+                    );
+                    if let Err(e) = self.engine.set_trading_state(
+                        Some(account),
+                        TradingState::ReduceOnly,
+                        "risk-engine",
+                        &why,
+                    ) {
+                        tracing::error!(error = %e, "could not journal the drawdown switch to reduce-only");
+                    }
+                }
+            }
+            let var95 = risk.incremental.var_usd * risk.z95_over_z99;
+            if let Some(limit) = p
+                .daily_var_limit_usd
+                .or(p.daily_var_95_pct.map(|x| x / 100.0 * capital_usd))
+            {
+                let util = var95 / limit;
+                telemetry::limit_utilization(&account.label, "daily_var_95", util);
+                if util >= ALERT_VAR && !track.alerted_var {
+                    tracing::warn!(account = %account.label, var95_usd = var95, limit_usd = limit, "1-day 95% VaR at {:.0}% of its limit", util * 100.0);
+                }
+                track.alerted_var = util >= ALERT_VAR;
+            }
+        }
+        Ok(Some(risk))
+    }
+}
+
+/// Filled position plus open buys minus open sells, in base units.
+fn net_exposure_qty(book: &BookSnapshot, asset: &str) -> f64 {
+    let held = book
+        .holdings
+        .iter()
+        .find(|(a, _)| &**a == asset)
+        .map(|(_, q)| q.to_f64())
+        .unwrap_or(0.0);
+    let open: f64 = book
+        .open_orders
+        .iter()
+        .filter(|o| &*o.base == asset)
+        .map(|o| match o.side {
+            Side::Buy => o.remaining().to_f64(),
+            Side::Sell => -o.remaining().to_f64(),
+        })
+        .sum();
+    held + open
+}

@@ -1,0 +1,187 @@
+//! Portfolio limits checked on each order against the latest risk snapshot.
+//!
+//! Pure: the snapshot (`risk::AccountRisk`) is built off the order path; here
+//! one order's change in exposure is priced against it in O(N) at most.
+//! Every limit refuses only an order that makes its figure worse: an order that
+//! lowers VaR, volatility, sector exposure or leverage passes even when the book
+//! is already over a limit (reducing orders never get here at all).
+
+use std::collections::HashMap;
+
+use super::ruleset::PortfolioRules;
+use super::{RejectReason, Rejection};
+use crate::risk::AccountRisk;
+
+/// The portfolio side of an order's context.
+#[derive(Debug, Clone, Copy)]
+pub struct PortfolioView<'a> {
+    pub rules: &'a PortfolioRules,
+    /// None: no snapshot has been published for the account.
+    pub risk: Option<&'a AccountRisk>,
+    /// Base asset the order trades (`BTC`).
+    pub asset: &'a str,
+    /// Asset → sector.
+    pub sectors: &'a HashMap<Box<str>, Box<str>>,
+    pub now_ms: i64,
+}
+
+fn refuse(reason: RejectReason, msg: String) -> Result<(), Rejection> {
+    Err(Rejection::new(reason, msg))
+}
+
+/// Checks a change of `delta_usd` in the exposure to `view.asset`.
+pub fn check_portfolio(view: &PortfolioView<'_>, delta_usd: f64) -> Result<(), Rejection> {
+    let rules = view.rules;
+    if !rules.checks_orders() {
+        return Ok(());
+    }
+    let Some(risk) = view.risk else {
+        return refuse(
+            RejectReason::PortfolioRiskUnavailable,
+            "no risk snapshot yet for this account".into(),
+        );
+    };
+    let age_ms = view.now_ms - risk.computed_ms;
+    if age_ms > rules.max_snapshot_age_ms {
+        return refuse(
+            RejectReason::PortfolioRiskUnavailable,
+            format!(
+                "risk snapshot is {:.0} s old (max {:.0} s)",
+                age_ms as f64 / 1000.0,
+                rules.max_snapshot_age_ms as f64 / 1000.0
+            ),
+        );
+    }
+    let inc = &risk.incremental;
+    let Some(i) = inc.index_of(view.asset) else {
+        return refuse(
+            RejectReason::PortfolioRiskUnavailable,
+            format!("no price history for {} in the risk snapshot", view.asset),
+        );
+    };
+    let capital = risk.capital_usd;
+    let (Some(var99_new), true) = (inc.exact_var_usd(i, delta_usd), capital > 0.0) else {
+        return refuse(
+            RejectReason::PortfolioRiskUnavailable,
+            "risk snapshot cannot price this order".into(),
+        );
+    };
+    let var99_now = inc.var_usd;
+    if var99_new > var99_now {
+        let var95_new = var99_new * risk.z95_over_z99;
+        let checks: [(Option<f64>, f64, &str); 4] = [
+            (rules.daily_var_limit_usd, var95_new, "1-day 95% VaR"),
+            (
+                rules.daily_var_95_pct.map(|p| p / 100.0 * capital),
+                var95_new,
+                "1-day 95% VaR",
+            ),
+            (
+                rules.daily_var_99_pct.map(|p| p / 100.0 * capital),
+                var99_new,
+                "1-day 99% VaR",
+            ),
+            (
+                rules.monthly_var_95_pct.map(|p| p / 100.0 * capital),
+                var95_new * 30f64.sqrt(),
+                "30-day 95% VaR",
+            ),
+        ];
+        for (limit, value, what) in checks {
+            if let Some(limit) = limit {
+                if value > limit {
+                    return refuse(
+                        RejectReason::VarLimit,
+                        format!(
+                            "{what} would be {:.2} USD ({:.2}% of capital {:.2}), limit {:.2} USD",
+                            value,
+                            value / capital * 100.0,
+                            capital,
+                            limit
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(max_pct) = rules.max_portfolio_volatility_pct {
+            let vol_pct = var99_new / inc.k * 365f64.sqrt() / capital * 100.0;
+            if inc.k > 0.0 && vol_pct > max_pct {
+                return refuse(
+                    RejectReason::PortfolioVolatility,
+                    format!(
+                        "annualised portfolio volatility would be {:.2}% of capital (limit {}%)",
+                        vol_pct, max_pct
+                    ),
+                );
+            }
+        }
+    }
+    let now = risk.exposures_usd.get(i).copied().unwrap_or(0.0);
+    let after = now + delta_usd;
+    let grows = after.abs() > now.abs();
+    if let (Some(limit_pct), Some(d)) = (rules.correlation_limit_pct, risk.dominant()) {
+        let dominant_exposure = risk.exposures_usd[d];
+        // Adding to the same bet as the dominant position through a highly
+        // correlated asset concentrates the book; hedging against it does not.
+        if d != i && grows && after.signum() == dominant_exposure.signum() {
+            if let Some(rho) = risk.correlation(i, d) {
+                if rho * 100.0 > limit_pct {
+                    return refuse(
+                        RejectReason::CorrelationLimit,
+                        format!(
+                            "{} is {:.0}% correlated with the book's largest position {} (limit {}%)",
+                            view.asset,
+                            rho * 100.0,
+                            inc.assets[d],
+                            limit_pct
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if !grows {
+        return Ok(());
+    }
+    if let (Some(max_pct), Some(sector)) =
+        (rules.max_sector_exposure_pct, view.sectors.get(view.asset))
+    {
+        let sector_usd: f64 = inc
+            .assets
+            .iter()
+            .zip(&risk.exposures_usd)
+            .filter(|(a, _)| view.sectors.get(a.as_str()) == Some(sector))
+            .map(|(a, e)| {
+                if a == view.asset {
+                    after.abs()
+                } else {
+                    e.abs()
+                }
+            })
+            .sum();
+        let pct = sector_usd / capital * 100.0;
+        if pct > max_pct {
+            return refuse(
+                RejectReason::SectorExposure,
+                format!(
+                    "sector {sector} exposure would be {:.2} USD, {:.2}% of capital (limit {}%)",
+                    sector_usd, pct, max_pct
+                ),
+            );
+        }
+    }
+    if let Some(max) = rules.max_leverage {
+        let gross = risk.gross_exposure_usd() - now.abs() + after.abs();
+        let leverage = gross / capital;
+        if leverage > max {
+            return refuse(
+                RejectReason::LeverageLimit,
+                format!(
+                    "gross exposure would be {:.2} USD, leverage {:.2}x (limit {}x)",
+                    gross, leverage, max
+                ),
+            );
+        }
+    }
+    Ok(())
+}
