@@ -164,6 +164,7 @@ fn live_trading_disabled_forces_paper_even_in_live_config() {
     let mut cmd = dir.command();
     cmd.env("LIVE_TRADING_ENABLED", "false");
     let rg = Riskgate::spawn(cmd, &dir.dir.path().join("stderr.log"));
+    rg.wait_ready();
     assert_eq!(rg.status()["mode"], "paper");
     // The paper exchange answers; nothing is sent anywhere.
     let resp = rg.send(

@@ -54,6 +54,10 @@ struct Setup {
 
 impl Setup {
     fn new(rules: &str, limits_extra: &str) -> Setup {
+        Setup::with_top(rules, limits_extra, "")
+    }
+
+    fn with_top(rules: &str, limits_extra: &str, config_top: &str) -> Setup {
         let mock = mock();
         let state = tempfile::tempdir().expect("state tempdir");
         let dir = ProcessDir::new(&GatewayOptions {
@@ -61,6 +65,7 @@ impl Setup {
             upstream: Some(mock.base_url()),
             rules: vec![("limits.toml".into(), rules.into())],
             limits_extra: limits_extra.into(),
+            config_top: config_top.into(),
             state_dir: Some(state.path().join("state")),
             ..Default::default()
         });
@@ -128,8 +133,20 @@ fn place_accepted(rg: &Riskgate, mock: &MockBinance, from: usize, n: usize) {
 
 #[test]
 fn daily_count_and_halt_survive_kill_9_exactly() {
+    daily_count_and_halt_survive_kill_9(Setup::new(&rules_with_daily_limit(3), ""));
+}
+
+#[test]
+fn daily_count_and_halt_survive_kill_9_with_fsync_durability() {
+    daily_count_and_halt_survive_kill_9(Setup::with_top(
+        &rules_with_daily_limit(3),
+        "",
+        "durability = \"fsync\"",
+    ));
+}
+
+fn daily_count_and_halt_survive_kill_9(mut s: Setup) {
     const N: usize = 3;
-    let mut s = Setup::new(&rules_with_daily_limit(N as u32), "");
     let mut rg = s.start();
     place_accepted(&rg, &s.mock, 0, N);
     let before = rg.status();
