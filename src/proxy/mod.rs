@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::config::{Limits, Mode};
@@ -192,6 +192,11 @@ async fn refuse_connection(mut stream: tokio::net::TcpStream, body: bytes::Bytes
         let _ = stream.write_all(head.as_bytes()).await;
         let _ = stream.write_all(&body).await;
         let _ = stream.shutdown().await;
+        // Read what the client sends until it closes: closing with its request
+        // unread would reset the connection, and the client would see a broken
+        // pipe or a reset instead of this answer.
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
 }
