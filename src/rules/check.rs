@@ -13,7 +13,7 @@
 use super::portfolio::PortfolioView;
 use super::ruleset::{AccountRules, SymbolRules};
 use super::{RejectReason, Rejection};
-use crate::model::{Fixed, NewOrder, OrderKind, Side};
+use crate::model::{Fixed, NewOrder, Side};
 
 /// Trading state of an account or of the whole gateway.
 #[derive(
@@ -215,7 +215,9 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
         );
     };
 
-    if matches!(o.kind, OrderKind::Limit | OrderKind::LimitMaker) {
+    // Every order that carries a limit price: a stop-limit or take-profit-limit
+    // order becomes a plain limit order when it triggers.
+    if o.kind.has_limit_price() {
         if let Some(price) = o.price {
             let deviation_pct = (price.to_f64() / ref_price.to_f64() - 1.0) * 100.0;
             if deviation_pct.abs() > ctx.symbol.price_band_pct {
@@ -368,7 +370,7 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Symbol, TimeInForce};
+    use crate::model::{OrderKind, Symbol, TimeInForce};
     use crate::rules::RuleSet;
 
     fn fx(s: &str) -> Fixed {

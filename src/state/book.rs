@@ -9,6 +9,7 @@ use crate::model::{Fixed, OrderReport, Side, Symbol};
 use crate::rules::TradingState;
 
 use super::event::Event;
+use super::open_orders::OpenOrders;
 
 /// Client order ids remembered per account for duplicate detection.
 pub const MAX_REMEMBERED_CLIENT_IDS: usize = 50_000;
@@ -85,7 +86,7 @@ pub struct Book {
     pub daily_trades: u32,
     /// Every asset's balance (base assets are positions; quote assets are cash).
     pub holdings: HashMap<Arc<str>, Fixed>,
-    pub open: Vec<OpenOrder>,
+    pub open: OpenOrders,
     pub next_reservation: u64,
     client_ids: HashSet<Box<str>>,
     client_id_order: VecDeque<Box<str>>,
@@ -104,7 +105,7 @@ impl Default for Book {
             day: 0,
             daily_trades: 0,
             holdings: HashMap::new(),
-            open: Vec::new(),
+            open: OpenOrders::default(),
             next_reservation: 1,
             client_ids: HashSet::new(),
             client_id_order: VecDeque::new(),
@@ -129,14 +130,7 @@ impl Book {
     }
 
     pub fn open_exposure(&self, base: &str) -> OpenExposure {
-        let mut e = OpenExposure::default();
-        for o in self.open.iter().filter(|o| &*o.base == base) {
-            match o.side {
-                Side::Buy => e.buy_qty = e.buy_qty.saturating_add(o.remaining()),
-                Side::Sell => e.sell_qty = e.sell_qty.saturating_add(o.remaining()),
-            }
-        }
-        e
+        self.open.exposure(base)
     }
 
     /// Today's accepted-order count, zero if the last one was on an earlier UTC day.
@@ -160,12 +154,13 @@ impl Book {
             .any(|(f, _)| *f == fingerprint)
     }
 
-    pub fn find(&self, r: &OrderReport) -> Option<usize> {
-        self.open.iter().position(|o| o.matches(r))
+    /// The reservation an answer refers to.
+    pub fn find(&self, r: &OrderReport) -> Option<u64> {
+        self.open.find(r)
     }
 
     pub fn find_reservation(&self, reservation: u64) -> Option<&OpenOrder> {
-        self.open.iter().find(|o| o.reservation == reservation)
+        self.open.get(reservation)
     }
 
     fn remember_client_id(&mut self, id: &str) {
@@ -235,7 +230,7 @@ impl Book {
                     self.recent.pop_front();
                 }
                 if self.open.len() < MAX_TRACKED_ORDERS {
-                    self.open.push(OpenOrder {
+                    self.open.insert(OpenOrder {
                         reservation: *reservation,
                         symbol: symbol.clone(),
                         base: base.clone(),
@@ -261,38 +256,48 @@ impl Book {
                 ts_ms,
                 ..
             } => {
-                let Some(i) = self.open.iter().position(|o| o.reservation == *reservation) else {
+                let Some((delta, done, base, quote, side, limit)) =
+                    self.open.update(*reservation, |o| {
+                        let delta = executed_qty.saturating_sub(o.executed_qty).max(Fixed::ZERO);
+                        o.executed_qty = o.executed_qty.max(*executed_qty);
+                        if exchange_order_id.is_some() {
+                            o.exchange_order_id = *exchange_order_id;
+                        }
+                        if client_order_id.is_some() {
+                            o.client_order_id = client_order_id.clone();
+                        }
+                        o.phase = OrderPhase::Live;
+                        o.since_ms = *ts_ms;
+                        let done = !live || o.remaining().is_zero();
+                        (
+                            delta,
+                            done,
+                            o.base.clone(),
+                            o.quote.clone(),
+                            o.side,
+                            o.price,
+                        )
+                    })
+                else {
                     return;
                 };
-                let o = &mut self.open[i];
-                let delta = executed_qty.saturating_sub(o.executed_qty).max(Fixed::ZERO);
-                o.executed_qty = o.executed_qty.max(*executed_qty);
-                if exchange_order_id.is_some() {
-                    o.exchange_order_id = *exchange_order_id;
-                }
-                if client_order_id.is_some() {
-                    o.client_order_id = client_order_id.clone();
-                }
-                o.phase = OrderPhase::Live;
-                o.since_ms = *ts_ms;
-                let (base, quote, side, limit) = (o.base.clone(), o.quote.clone(), o.side, o.price);
-                if !live || o.remaining().is_zero() {
-                    self.open.swap_remove(i);
+                if done {
+                    self.open.remove(*reservation);
                 }
                 self.add_fill(&base, &quote, side, delta, avg_price.or(limit));
             }
             Event::OutcomeUnknown {
                 reservation, ts_ms, ..
             } => {
-                if let Some(o) = self.open.iter_mut().find(|o| o.reservation == *reservation) {
+                self.open.update(*reservation, |o| {
                     if o.phase == OrderPhase::Sent {
                         o.phase = OrderPhase::Unknown;
                         o.since_ms = *ts_ms;
                     }
-                }
+                });
             }
             Event::Released { reservation, .. } => {
-                self.open.retain(|o| o.reservation != *reservation)
+                self.open.remove(*reservation);
             }
             Event::Discovered {
                 reservation,
@@ -310,7 +315,7 @@ impl Book {
             } => {
                 self.next_reservation = self.next_reservation.max(reservation + 1);
                 if self.open.len() < MAX_TRACKED_ORDERS {
-                    self.open.push(OpenOrder {
+                    self.open.insert(OpenOrder {
                         reservation: *reservation,
                         symbol: symbol.clone(),
                         base: base.clone(),
@@ -345,7 +350,7 @@ impl Book {
             day: self.day,
             daily_trades: self.daily_trades,
             holdings,
-            open_orders: self.open.clone(),
+            open_orders: self.open.iter().cloned().collect(),
             next_reservation: self.next_reservation,
             client_order_ids: self.client_id_order.iter().cloned().collect(),
             recent: self.recent.iter().copied().collect(),
@@ -368,7 +373,9 @@ impl Book {
         self.day = s.day;
         self.daily_trades = s.daily_trades;
         self.holdings = s.holdings.iter().cloned().collect();
-        self.open = s.open_orders.clone();
+        for o in &s.open_orders {
+            self.open.insert(o.clone());
+        }
         self.next_reservation = s.next_reservation.max(1);
         for id in &s.client_order_ids {
             self.remember_client_id(id);

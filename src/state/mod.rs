@@ -9,6 +9,7 @@
 pub mod book;
 pub mod event;
 pub mod journal;
+pub mod open_orders;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -230,10 +231,16 @@ impl Engine {
         // answer never came (a crash mid-request) has an unknown outcome, so a
         // later order-status or open-orders answer can settle it.
         for a in accounts.iter() {
-            for o in a.book.lock().open.iter_mut() {
-                if o.phase == OrderPhase::Sent {
-                    o.phase = OrderPhase::Unknown;
-                }
+            let mut book = a.book.lock();
+            let sent: Vec<u64> = book
+                .open
+                .iter()
+                .filter(|o| o.phase == OrderPhase::Sent)
+                .map(|o| o.reservation)
+                .collect();
+            for reservation in sent {
+                book.open
+                    .update(reservation, |o| o.phase = OrderPhase::Unknown);
             }
         }
         // Configured starting holdings apply only to accounts the journal has never seen.
@@ -593,8 +600,7 @@ impl Engine {
             return;
         }
         for r in &learned.reports {
-            if let Some(i) = book.find(r) {
-                let o = &book.open[i];
+            if let Some(o) = book.find(r).and_then(|res| book.open.get(res)) {
                 if o.executed_qty == r.executed_qty
                     && r.status.is_live()
                     && o.phase == OrderPhase::Live

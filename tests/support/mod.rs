@@ -12,3 +12,5 @@ pub mod process;
 pub use gateway::*;
 pub use mock_binance::*;
 pub use process::*;
+pub mod orders;
+pub use orders::*;
