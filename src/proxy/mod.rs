@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::config::{Limits, Mode};
@@ -133,6 +133,15 @@ pub async fn run_worker(
     for l in loops {
         let _ = l.await;
     }
+    // The accept loops have stopped. Connection tasks are detached, and they die
+    // with this worker's runtime when this function returns: wait for them to
+    // finish their in-flight requests (each is bounded by the grace period).
+    let deadline = tokio::time::Instant::now()
+        + shared.limits.shutdown_grace
+        + std::time::Duration::from_secs(1);
+    while shared.open_connections() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 async fn accept_loop(shared: Arc<Shared>, venue: Rc<WorkerVenue>, listener: TcpListener) {
@@ -183,6 +192,11 @@ async fn refuse_connection(mut stream: tokio::net::TcpStream, body: bytes::Bytes
         let _ = stream.write_all(head.as_bytes()).await;
         let _ = stream.write_all(&body).await;
         let _ = stream.shutdown().await;
+        // Read what the client sends until it closes: closing with its request
+        // unread would reset the connection, and the client would see a broken
+        // pipe or a reset instead of this answer.
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
 }

@@ -92,6 +92,13 @@ impl WorkerVenue {
                 "riskgate is shutting down; not accepting new orders",
             )));
         }
+        // A declared length over the limit is refused before reading any of it.
+        if hyper::body::Body::size_hint(&body).lower() > limits.max_body_bytes as u64 {
+            return Ok(self.reject(&Rejection::new(
+                RejectReason::BodyTooLarge,
+                format!("body over {} bytes", limits.max_body_bytes),
+            )));
+        }
         let body = match tokio::time::timeout(
             limits.body_read_timeout,
             Limited::new(body, limits.max_body_bytes).collect(),

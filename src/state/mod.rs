@@ -227,6 +227,22 @@ impl Engine {
                 } => get(*account).book.lock().apply(ev),
             }
         }
+        // Nothing is in flight after a restart: an order journaled as sent whose
+        // answer never came (a crash mid-request) has an unknown outcome, so a
+        // later order-status or open-orders answer can settle it.
+        for a in accounts.iter() {
+            let mut book = a.book.lock();
+            let sent: Vec<u64> = book
+                .open
+                .iter()
+                .filter(|o| o.phase == OrderPhase::Sent)
+                .map(|o| o.reservation)
+                .collect();
+            for reservation in sent {
+                book.open
+                    .update(reservation, |o| o.phase = OrderPhase::Unknown);
+            }
+        }
         // Configured starting holdings apply only to accounts the journal has never seen.
         let now = clock.now_ms();
         let mut seeded = Vec::new();
@@ -587,6 +603,18 @@ impl Engine {
                     ts_ms,
                 };
                 self.record(&mut book, ev);
+            } else {
+                // An answer that is neither a refusal nor a readable order (a 5xx:
+                // "execution status unknown") leaves the outcome unknown; marking
+                // it so lets an order-status or open-orders answer settle it.
+                self.record(
+                    &mut book,
+                    Event::OutcomeUnknown {
+                        account: id,
+                        reservation: res,
+                        ts_ms,
+                    },
+                );
             }
             return;
         }

@@ -47,6 +47,9 @@ pub struct GatewayOptions {
     pub config_top: String,
     /// Extra config tables appended at the end.
     pub config_tail: String,
+    /// Extra `key = value` lines for the `[limits]` table; a key given here
+    /// replaces the harness default for it (e.g. `header_read_timeout_s = 60`).
+    pub limits_extra: String,
     pub env: Vec<(String, String)>,
     pub admin_token: Option<String>,
     /// Reuse a state directory (restart tests); a fresh one otherwise.
@@ -62,6 +65,7 @@ impl Default for GatewayOptions {
             rules: vec![("limits.toml".into(), OPEN_RULES.into())],
             config_top: String::new(),
             config_tail: String::new(),
+            limits_extra: String::new(),
             env: Vec::new(),
             admin_token: Some("test-admin-token".into()),
             state_dir: None,
@@ -93,9 +97,32 @@ pub fn config_text(
         .as_ref()
         .map(|u| format!("upstream = \"{u}\"\n"))
         .unwrap_or_default();
+    let overridden = |key: &str| {
+        opts.limits_extra.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+    };
+    let mut limits = String::new();
+    for (key, value) in [
+        ("upstream_connect_timeout_s", "2"),
+        ("upstream_response_timeout_s", "2"),
+        ("header_read_timeout_s", "2"),
+        ("body_read_timeout_s", "2"),
+        ("shutdown_grace_s", "5"),
+    ] {
+        if !overridden(key) {
+            limits.push_str(&format!("{key} = {value}\n"));
+        }
+    }
+    limits.push_str(&opts.limits_extra);
+    if !limits.ends_with('\n') {
+        limits.push('\n');
+    }
     format!(
         "mode = \"{mode}\"\nstate_dir = \"{state}\"\nrules_dir = \"{rules}\"\nworkers = {workers}\n{top}\n\
-         [limits]\nupstream_connect_timeout_s = 2\nupstream_response_timeout_s = 2\nheader_read_timeout_s = 2\nbody_read_timeout_s = 2\nshutdown_grace_s = 5\n\
+         [limits]\n{limits}\
          [market]\npoll_interval_s = 3600\n\
          [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
          [[venues]]\nname = \"binance\"\nkind = \"binance-spot\"\nlisten = \"127.0.0.1:{venue_port}\"\n{upstream}\n{tail}\n",

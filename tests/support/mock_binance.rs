@@ -115,7 +115,38 @@ pub enum FaultKind {
     Close,
     /// Answer normally, but only after this long.
     Delay(Duration),
+    /// Answer normally once the test opens the gate (`Gate::open`).
+    Hold(Gate),
 }
+
+/// A gate held requests wait at until the test opens it (one request per opening).
+#[derive(Clone, Debug)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets one held request go on.
+    pub fn open(&self) {
+        self.0.add_permits(1);
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Gate) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
 
 /// Whether the fault hits before the paper exchange saw the request (nothing
 /// executed) or after (the order exists, only the answer is lost or late).
@@ -141,6 +172,9 @@ pub struct MockControl {
     delay_all_ms: AtomicU64,
     check_timestamps: AtomicBool,
     verify_signatures_off: AtomicBool,
+    /// Wakes every connection task to drop its connection (`drop_connections`).
+    drop_all: tokio::sync::Notify,
+    open_connections: std::sync::atomic::AtomicUsize,
 }
 
 impl MockControl {
@@ -184,6 +218,17 @@ impl MockControl {
     /// Turns signature verification off (API keys are still required).
     pub fn set_verify_signatures(&self, on: bool) {
         self.verify_signatures_off.store(!on, Ordering::SeqCst);
+    }
+
+    /// Closes every open connection, idle keep-alive ones included, without an
+    /// answer (what an exchange's load balancer does to idle connections).
+    pub fn drop_connections(&self) {
+        self.drop_all.notify_waiters();
+    }
+
+    /// Client connections currently open to the mock.
+    pub fn open_connections(&self) -> usize {
+        self.open_connections.load(Ordering::SeqCst)
     }
 
     pub fn pending_faults(&self) -> usize {
@@ -378,14 +423,20 @@ async fn serve(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let inner = inner.clone();
+                let control = inner.control.clone();
+                control.open_connections.fetch_add(1, Ordering::SeqCst);
                 conns.spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let inner = inner.clone();
                         async move { inner.respond(req).await }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = control.drop_all.notified() => {}
+                    }
+                    control.open_connections.fetch_sub(1, Ordering::SeqCst);
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -616,6 +667,12 @@ async fn apply_fault(kind: &FaultKind) -> Result<Option<Response<Full<Bytes>>>, 
         FaultKind::Close => Err(DropConnection),
         FaultKind::Delay(d) => {
             tokio::time::sleep(*d).await;
+            Ok(None)
+        }
+        FaultKind::Hold(gate) => {
+            if let Ok(permit) = gate.0.acquire().await {
+                permit.forget();
+            }
             Ok(None)
         }
     }

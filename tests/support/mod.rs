@@ -7,8 +7,10 @@
 
 pub mod gateway;
 pub mod mock_binance;
+pub mod process;
 
 pub use gateway::*;
 pub use mock_binance::*;
+pub use process::*;
 pub mod orders;
 pub use orders::*;
