@@ -568,17 +568,6 @@ impl Engine {
         let mut book = account.book.lock();
         let id = account.id;
         if let (Action::NewOrder(_), Some(res)) = (action, reservation) {
-            if learned.outcome_unknown {
-                self.record(
-                    &mut book,
-                    Event::OutcomeUnknown {
-                        account: id,
-                        reservation: res,
-                        ts_ms,
-                    },
-                );
-                return;
-            }
             if learned.venue_rejected {
                 self.record(
                     &mut book,

@@ -85,9 +85,6 @@ pub struct Learned {
     /// The venue refused the request (its own error code), so a reservation made
     /// for it can be released.
     pub venue_rejected: bool,
-    /// The venue answered, but not whether it executed (a 5xx): a reservation
-    /// for the request stays counted, as for a timeout.
-    pub outcome_unknown: bool,
     /// `reports` is the complete set of open orders for this scope.
     pub open_orders_complete: Option<Option<Symbol>>,
 }

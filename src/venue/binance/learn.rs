@@ -158,7 +158,6 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
         // Binance answers a refused order with 4xx and `{"code":..,"msg":..}`;
         // 5xx means the outcome is unknown and is not a refusal.
         learned.venue_rejected = (400..500).contains(&status);
-        learned.outcome_unknown = status >= 500;
         return learned;
     }
     match action {
