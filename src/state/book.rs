@@ -150,7 +150,9 @@ impl Book {
     }
 
     pub fn seen_recently(&self, fingerprint: u64, now_ms: i64, window_ms: i64) -> bool {
-        self.recent_last_ms.get(&fingerprint).is_some_and(|ts| now_ms - ts <= window_ms)
+        self.recent_last_ms
+            .get(&fingerprint)
+            .is_some_and(|ts| now_ms - ts <= window_ms)
     }
 
     fn remember_fingerprint(&mut self, fingerprint: u64, ts_ms: i64) {

@@ -28,12 +28,13 @@ pub use journal::{Durability, Journal, JournalError};
 
 use crate::clock::SharedClock;
 use crate::market::{Breakers, PriceBook};
-use crate::model::{AccountId, Fixed, Instrument, NewOrder, OrderKind, Symbol};
+use crate::model::{AccountId, Fixed, Instrument, NewOrder, OrderKind, Symbol, USD_STABLE_ASSETS};
 use crate::risk::task::Wake;
 use crate::risk::RiskBoard;
 use crate::rules::ruleset::RateRule;
 use crate::rules::{
-    self, Accepted, OrderContext, PortfolioView, RejectReason, Rejection, RuleSet, TradingState,
+    self, Accepted, OrderContext, PortfolioView, RejectReason, Rejection, RiskState, RuleSet,
+    TradingState,
 };
 use crate::venue::{Action, Learned};
 
@@ -406,6 +407,10 @@ impl Engine {
             .portfolio
             .as_ref()
             .and_then(|_| self.risk.get(account.id));
+        let flat = match (&account_rules.portfolio, &risk_snapshot) {
+            (Some(_), None) => self.risk.flat(),
+            _ => None,
+        };
         let mut book = account.book.lock();
         let exposure = book.open_exposure(&instrument.base);
         let qty_for_fingerprint = order.qty.or(order.quote_qty).unwrap_or_default();
@@ -439,10 +444,32 @@ impl Engine {
                 .filter(|p| p.checks_orders())
                 .map(|p| PortfolioView {
                     rules: p,
-                    risk: risk_snapshot.as_deref(),
+                    risk: match (&risk_snapshot, &flat) {
+                        (Some(r), _) => Some(RiskState {
+                            computed_ms: r.computed_ms,
+                            incremental: &r.incremental,
+                            exposures_usd: &r.exposures_usd,
+                        }),
+                        // Not marked yet: only an account with nothing held or
+                        // on order may be priced as the flat book.
+                        (None, Some(f))
+                            if book.open.is_empty()
+                                && book.holdings.iter().all(|(a, q)| {
+                                    q.is_zero() || USD_STABLE_ASSETS.contains(&&**a)
+                                }) =>
+                        {
+                            Some(RiskState {
+                                computed_ms: f.computed_ms,
+                                incremental: &f.incremental,
+                                exposures_usd: &[],
+                            })
+                        }
+                        _ => None,
+                    },
                     asset: &instrument.base,
                     sectors: &rules.sectors,
                     now_ms,
+                    capital_usd: capital_usd.unwrap_or(0.0),
                 }),
         };
         let accepted = rules::check(&ctx)?;
