@@ -72,6 +72,8 @@ pub struct Account {
     pub alias: Option<Arc<str>>,
     book: Mutex<Book>,
     limiter: Mutex<Option<(RateRule, DefaultDirectRateLimiter)>>,
+    /// Accepted-order counters per venue, so the hot path does no label lookup.
+    accepted: Mutex<Vec<(&'static str, metrics::Counter)>>,
 }
 
 impl Account {
@@ -82,7 +84,20 @@ impl Account {
             alias,
             book: Mutex::new(Book::default()),
             limiter: Mutex::new(None),
+            accepted: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Counts an accepted order on `venue`.
+    pub fn count_accepted(&self, venue: &'static str) {
+        let mut cache = self.accepted.lock();
+        if let Some((_, c)) = cache.iter().find(|(v, _)| *v == venue) {
+            c.increment(1);
+            return;
+        }
+        let c = crate::telemetry::accepted_counter(venue, &self.label);
+        c.increment(1);
+        cache.push((venue, c));
     }
 
     /// A copy of the book for status and metrics.
