@@ -206,23 +206,9 @@ pub fn start(
     let mut workers = Vec::new();
     for (i, listeners) in per_worker.into_iter().enumerate() {
         let shared = shared.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("riskgate-worker-{i}"))
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot start worker runtime");
-                        return;
-                    }
-                };
-                let local = tokio::task::LocalSet::new();
-                local.block_on(&rt, proxy::run_worker(shared, listeners));
-            })
-            .map_err(|e| StartError::Other(format!("cannot spawn worker: {e}")))?;
+        let handle = spawn_runtime_thread(format!("riskgate-worker-{i}"), move || {
+            proxy::run_worker(shared, listeners)
+        })?;
         workers.push(handle);
     }
 
@@ -260,63 +246,47 @@ pub fn start(
     let bg_config = config.clone();
     let bg_engine = engine.clone();
     let bg_history = history.clone();
-    let background = std::thread::Builder::new()
-        .name("riskgate-admin".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot start admin runtime");
-                    return;
-                }
-            };
-            let local = tokio::task::LocalSet::new();
-            local.block_on(&rt, async move {
-                let listener = match tokio::net::TcpListener::from_std(admin_listener) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot register admin listener");
-                        return;
-                    }
-                };
-                tokio::task::spawn_local(reloader(bg_config.clone(), rules.clone(), reload_rx));
-                if let Some(market) = market {
-                    tokio::task::spawn_local(tick_market(
-                        market,
-                        bg_engine.clone(),
-                        bg_config.sim_tick_ms,
-                    ));
-                }
-                for (adapter, target) in &upstream_targets {
-                    tokio::task::spawn_local(poll_history(
-                        adapter.clone(),
-                        target.clone(),
-                        bg_engine.clone(),
-                        bg_history.clone(),
-                        bg_config.risk.clone(),
-                    ));
-                }
-                for (adapter, target) in upstream_targets {
-                    tokio::task::spawn_local(poll_prices(
-                        adapter,
-                        target,
-                        bg_engine.clone(),
-                        bg_config.poll_interval,
-                    ));
-                }
-                let server = axum::serve(listener, admin::router(admin_state))
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    });
-                if let Err(e) = server.await {
-                    tracing::error!(error = %e, "admin server failed");
-                }
+    let background = spawn_runtime_thread("riskgate-admin".into(), move || async move {
+        let listener = match tokio::net::TcpListener::from_std(admin_listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot register admin listener");
+                return;
+            }
+        };
+        tokio::task::spawn_local(reloader(bg_config.clone(), rules.clone(), reload_rx));
+        if let Some(market) = market {
+            tokio::task::spawn_local(tick_market(
+                market,
+                bg_engine.clone(),
+                bg_config.sim_tick_ms,
+            ));
+        }
+        for (adapter, target) in &upstream_targets {
+            tokio::task::spawn_local(poll_history(
+                adapter.clone(),
+                target.clone(),
+                bg_engine.clone(),
+                bg_history.clone(),
+                bg_config.risk.clone(),
+            ));
+        }
+        for (adapter, target) in upstream_targets {
+            tokio::task::spawn_local(poll_prices(
+                adapter,
+                target,
+                bg_engine.clone(),
+                bg_config.poll_interval,
+            ));
+        }
+        let server =
+            axum::serve(listener, admin::router(admin_state)).with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
             });
-        })
-        .map_err(|e| StartError::Other(format!("cannot spawn admin thread: {e}")))?;
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "admin server failed");
+        }
+    })?;
 
     for (name, addr) in &venue_addrs {
         tracing::info!(venue = %name, %addr, mode = config.mode.as_str(), workers = config.workers, "listening");
@@ -399,6 +369,32 @@ async fn reloader(
         }
     }
     drop(watcher);
+}
+
+/// Runs the future `make` builds on a new thread, in a current-thread tokio
+/// runtime with a `LocalSet` (so tasks may be `!Send` and never change threads).
+fn spawn_runtime_thread<F, Fut>(name: String, make: F) -> Result<JoinHandle<()>, StartError>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let thread_name = name.clone();
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, thread = thread_name, "cannot start runtime");
+                    return;
+                }
+            };
+            tokio::task::LocalSet::new().block_on(&rt, make());
+        })
+        .map_err(|e| StartError::Other(format!("cannot spawn {name}: {e}")))
 }
 
 /// Starts the risk task on its own thread. In paper mode it copies the
