@@ -222,10 +222,17 @@ fn var_limit_refuses_the_order_that_would_breach_it_with_the_numbers() {
 
     // The published order-path VaR matches a recomputation from the snapshot's Σ.
     let var95_now = Z95 * sigma_usd(&r, &r.exposures_usd);
-    assert!(close(r.incremental.var_usd, Z99 * sigma_usd(&r, &r.exposures_usd), 1e-9));
+    assert!(close(
+        r.incremental.var_usd,
+        Z99 * sigma_usd(&r, &r.exposures_usd),
+        1e-9
+    ));
     let j = risk_json(&gw, "alpha");
     let published = j["order_path"]["var_95_1d_usd"].as_f64().expect("var95");
-    assert!(close(published, var95_now, 1e-9), "{published} vs {var95_now}");
+    assert!(
+        close(published, var95_now, 1e-9),
+        "{published} vs {var95_now}"
+    );
     assert!(published < 5000.0, "{published}");
 
     // Σ_BTC,BTC is the sample variance of the last 60 daily log returns.
@@ -289,7 +296,10 @@ fn pct_of_capital_var_limits_each_refuse_with_their_own_figure() {
     let expected = Z99 * sigma_usd(&r, &with_delta(&r, "BTC", 5.0 * px));
     assert!(expected > 5000.0);
     assert!(why.starts_with("1-day 99% VaR would be "), "{why}");
-    assert!((number_after(&why, "would be ") - expected).abs() < 0.01, "{why}");
+    assert!(
+        (number_after(&why, "would be ") - expected).abs() < 0.01,
+        "{why}"
+    );
     assert!(why.contains("limit 5000.00 USD"), "{why}");
     assert_accepted(&probe(&gw, "alpha", "BTCUSDT", "BUY", "0.5"));
 
@@ -298,13 +308,17 @@ fn pct_of_capital_var_limits_each_refuse_with_their_own_figure() {
     let why = assert_refused(&probe(&gw, "beta", "BTCUSDT", "BUY", "5"), "var_limit");
     let expected = Z95 * sigma_usd(&rb, &with_delta(&rb, "BTC", 5.0 * px)) * 30f64.sqrt();
     assert!(why.starts_with("30-day 95% VaR would be "), "{why}");
-    assert!((number_after(&why, "would be ") - expected).abs() < 0.01, "{why}");
+    assert!(
+        (number_after(&why, "would be ") - expected).abs() < 0.01,
+        "{why}"
+    );
     assert_accepted(&probe(&gw, "beta", "BTCUSDT", "BUY", "0.5"));
 }
 
 #[test]
 fn stale_or_missing_snapshot_fails_closed_but_not_for_reducing_orders_or_other_accounts() {
-    let gw = start("[portfolio.alpha]\ndaily_var_limit_usd = 1000000.0\nmax_snapshot_age_s = 60.0\n");
+    let gw =
+        start("[portfolio.alpha]\ndaily_var_limit_usd = 1000000.0\nmax_snapshot_age_s = 60.0\n");
     fill(&gw, "alpha", "BTCUSDT", "BUY", "1");
     fill(&gw, "beta", "BTCUSDT", "BUY", "1");
     let r = fresh_risk(&gw, "alpha");
@@ -385,15 +399,24 @@ fn leverage_limit_counts_gross_exposure_after_the_order() {
     assert!(close(gross, 5.0 * px, 1e-9));
     // ETH for about 100k USD fits under 1x; for 1M USD it does not.
     assert_accepted(&probe(&gw, "alpha", "ETHUSDT", "BUY", "30"));
-    let why = assert_refused(&probe(&gw, "alpha", "ETHUSDT", "BUY", "300"), "leverage_limit");
+    let why = assert_refused(
+        &probe(&gw, "alpha", "ETHUSDT", "BUY", "300"),
+        "leverage_limit",
+    );
     let expected = gross + 300.0 * eth_px;
     assert!(
         (number_after(&why, "gross exposure would be ") - expected).abs() < 0.01,
         "{why}: expected {expected:.2}"
     );
-    assert!(why.ends_with(&format!("leverage {:.2}x (limit 1x)", expected / CAPITAL)), "{why}");
+    assert!(
+        why.ends_with(&format!("leverage {:.2}x (limit 1x)", expected / CAPITAL)),
+        "{why}"
+    );
     // A short counts in gross exposure too.
-    assert_refused(&probe(&gw, "alpha", "ETHUSDT", "SELL", "300"), "leverage_limit");
+    assert_refused(
+        &probe(&gw, "alpha", "ETHUSDT", "SELL", "300"),
+        "leverage_limit",
+    );
 }
 
 #[test]
@@ -408,7 +431,10 @@ fn sector_exposure_sums_the_sector_and_ignores_other_assets() {
     let eth_px = ref_price(&gw, "ETHUSDT");
     // ~240k BTC + ~150k ETH = 39 %: passes; + ~300k ETH = 54 %: refused.
     assert_accepted(&probe(&gw, "alpha", "ETHUSDT", "BUY", "50"));
-    let why = assert_refused(&probe(&gw, "alpha", "ETHUSDT", "BUY", "100"), "sector_exposure");
+    let why = assert_refused(
+        &probe(&gw, "alpha", "ETHUSDT", "BUY", "100"),
+        "sector_exposure",
+    );
     let expected = btc + 100.0 * eth_px;
     assert!(why.starts_with("sector L1 exposure would be "), "{why}");
     assert!(
@@ -429,7 +455,10 @@ fn correlation_limit_refuses_adding_the_same_bet_through_a_correlated_asset() {
         .correlation(idx(&r, "ETH"), idx(&r, "BTC"))
         .expect("correlation");
     assert!(rho > 0.5, "BTC/ETH correlation in the sim is {rho}");
-    let why = assert_refused(&probe(&gw, "alpha", "ETHUSDT", "BUY", "1"), "correlation_limit");
+    let why = assert_refused(
+        &probe(&gw, "alpha", "ETHUSDT", "BUY", "1"),
+        "correlation_limit",
+    );
     assert_eq!(
         why,
         format!(
@@ -453,7 +482,8 @@ fn portfolio_volatility_limit_uses_the_annualised_volatility_after_the_order() {
         &probe(&gw, "alpha", "BTCUSDT", "BUY", "10"),
         "portfolio_volatility",
     );
-    let expected = sigma_usd(&r, &with_delta(&r, "BTC", 10.0 * px)) * 365f64.sqrt() / CAPITAL * 100.0;
+    let expected =
+        sigma_usd(&r, &with_delta(&r, "BTC", 10.0 * px)) * 365f64.sqrt() / CAPITAL * 100.0;
     assert!(
         (number_after(&why, "would be ") - expected).abs() < 0.01,
         "{why}: expected {expected:.2}"
@@ -472,7 +502,13 @@ fn risk_report_has_every_method_confidence_and_horizon_and_attribution_adds_up()
     let j = risk_json(&gw, "alpha");
     let report = &j["report"];
     let var = report["var"].as_array().expect("var list");
-    for method in ["historical", "normal", "cornish_fisher", "student_t", "monte_carlo"] {
+    for method in [
+        "historical",
+        "normal",
+        "cornish_fisher",
+        "student_t",
+        "monte_carlo",
+    ] {
         for conf in [0.95, 0.99, 0.999] {
             for h in [1, 5, 30] {
                 let e = var
@@ -536,24 +572,37 @@ fn drawdown_switches_the_account_to_reduce_only_until_an_admin_resumes_it() {
     for _ in 0..24 * 30 {
         gw.clock.advance_ms(3_600_000);
         let now = gw.clock.now_ms();
-        wait_until("the paper market to catch up", Duration::from_secs(10), || {
-            engine
-                .prices
-                .get("BTCUSDT")
-                .is_some_and(|p| p.seen_ms >= now)
-        });
+        wait_until(
+            "the paper market to catch up",
+            Duration::from_secs(10),
+            || {
+                engine
+                    .prices
+                    .get("BTCUSDT")
+                    .is_some_and(|p| p.seen_ms >= now)
+            },
+        );
         if 10.0 * (entry - ref_price(&gw, "BTCUSDT")) > 0.005 * CAPITAL {
             fell = true;
             break;
         }
     }
-    assert!(fell, "the seeded BTC path never fell 0.5 % below {entry} in 30 days");
+    assert!(
+        fell,
+        "the seeded BTC path never fell 0.5 % below {entry} in 30 days"
+    );
     let r = fresh_risk(&gw, "alpha");
     assert!(r.drawdown_pct > 0.3, "drawdown {}", r.drawdown_pct);
     let st = account_status(&gw, "alpha");
     assert_eq!(st["trading_state"], "reduce_only", "{st}");
     let why = st["trading_state_why"].to_string();
     assert!(why.contains("exceeds max_drawdown_pct 0.3%"), "{why}");
+    // The journal records who switched it.
+    let journal = journal_text(&gw);
+    assert!(
+        journal.contains("risk-engine") && journal.contains("exceeds max_drawdown_pct"),
+        "no risk-engine state change in the journal"
+    );
     // Another account is not affected.
     assert_eq!(account_status(&gw, "beta")["trading_state"], "active");
     assert_accepted(&probe(&gw, "beta", "BTCUSDT", "BUY", "0.1"));
@@ -571,4 +620,27 @@ fn drawdown_switches_the_account_to_reduce_only_until_an_admin_resumes_it() {
     assert_eq!(resp.status, 200, "{}", resp.body_text());
     assert_eq!(account_status(&gw, "alpha")["trading_state"], "active");
     assert_accepted(&probe(&gw, "alpha", "BTCUSDT", "BUY", "0.1"));
+    // The resume sticks: the next risk pass measures drawdown from the equity at
+    // the resume instead of switching the account straight back.
+    let r = fresh_risk(&gw, "alpha");
+    assert!(r.drawdown_pct.abs() < 0.3, "drawdown {}", r.drawdown_pct);
+    assert_eq!(account_status(&gw, "alpha")["trading_state"], "active");
+    assert_accepted(&probe(&gw, "alpha", "BTCUSDT", "BUY", "0.1"));
+}
+
+/// Every file under the state directory, as (lossy) text.
+fn journal_text(gw: &Gateway) -> String {
+    fn walk(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if let Ok(b) = std::fs::read(&p) {
+                out.push_str(&String::from_utf8_lossy(&b));
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(&gw.state_dir, &mut out);
+    out
 }
