@@ -644,3 +644,52 @@ fn journal_text(gw: &Gateway) -> String {
     walk(&gw.state_dir, &mut out);
     out
 }
+
+/// A resting limit BUY `pct` % of the market (no fill, so no risk pass).
+fn resting_buy(gw: &Gateway, alias: &str, qty: &str, pct: f64) -> RawResponse {
+    let px = ref_price(gw, "BTCUSDT") * pct / 100.0;
+    let body = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity={qty}&price={px:.2}&timestamp=1"
+    );
+    gw.send(
+        &RawRequest::new("POST", "/api/v3/order")
+            .header("X-MBX-APIKEY", key_of(alias))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.into_bytes()),
+    )
+}
+
+#[test]
+fn orders_accepted_since_the_snapshot_count_toward_the_var_limit() {
+    // Two orders that each fit under the limit but not together: the second
+    // must be refused although no risk pass ran in between (resting orders do
+    // not wake the task), so the order path has to add what the account did
+    // since the snapshot to the order's own change.
+    let gw = start("[portfolio.alpha]\ndaily_var_limit_usd = 5000.0\n");
+    let r = fresh_risk(&gw, "alpha");
+    let px = ref_price(&gw, "BTCUSDT");
+    let sd = r.incremental.cov_diag[idx(&r, "BTC")].sqrt();
+    // One order: 1-day 95% VaR of ~3000 USD.
+    let qty = format!("{:.3}", 3000.0 / (Z95 * sd * px));
+    let j = assert_accepted(&resting_buy(&gw, "alpha", &qty, 95.0));
+    assert_eq!(j["status"], "NEW", "{j}");
+    let before = r.computed_ms;
+    let why = assert_refused(&resting_buy(&gw, "alpha", &qty, 94.0), "var_limit");
+    assert_eq!(
+        gw.app()
+            .engine
+            .risk
+            .get(account_id(&gw, "alpha"))
+            .unwrap()
+            .computed_ms,
+        before,
+        "a risk pass ran between the orders"
+    );
+    let q: f64 = qty.parse().unwrap();
+    let expected = Z95 * sd * 2.0 * q * px;
+    let said = number_after(&why, "1-day 95% VaR would be ");
+    assert!(
+        (said - expected).abs() < 0.01,
+        "{why}: expected {expected:.2}"
+    );
+}
