@@ -30,6 +30,11 @@ const ACCOUNTS: [(&str, &str); 2] = [("alpha", "alpha-key"), ("beta", "beta-key"
 /// A paper gateway with `portfolio` (TOML tables) added to permissive rules,
 /// capital 1M USD, a risk task that only runs when woken, and 10M USDT per paper account.
 fn start(portfolio: &str) -> Gateway {
+    start_with(portfolio, Vec::new())
+}
+
+/// As `start`, with extra environment variables for the config.
+fn start_with(portfolio: &str, extra_env: Vec<(String, String)>) -> Gateway {
     let rules = Rules::open()
         .account("capital_usd", "1000000.0")
         .extra(portfolio)
@@ -38,7 +43,7 @@ fn start(portfolio: &str) -> Gateway {
         "[risk]\ninterval_s = 3600\nmonte_carlo_sims = 1000\n\n\
          [paper]\nstarting_balances = { USDT = 10000000.0 }\n",
     );
-    let mut env = Vec::new();
+    let mut env = extra_env;
     for (alias, key) in ACCOUNTS {
         let var = format!("RG_PORTFOLIO_TEST_{}", alias.to_uppercase());
         tail.push_str(&format!(
@@ -692,4 +697,27 @@ fn orders_accepted_since_the_snapshot_count_toward_the_var_limit() {
         (said - expected).abs() < 0.01,
         "{why}: expected {expected:.2}"
     );
+}
+
+#[test]
+fn risk_check_frequency_env_makes_the_task_recompute_on_its_own() {
+    // [risk] interval_s is 3600 in these tests; RISK_CHECK_FREQUENCY overrides it.
+    let gw = start_with(
+        "[portfolio.alpha]\ndaily_var_limit_usd = 1000000.0\nmax_snapshot_age_s = 60.0\n",
+        vec![("RISK_CHECK_FREQUENCY".into(), "0.2".into())],
+    );
+    let id = account_id(&gw, "alpha");
+    for _ in 0..2 {
+        gw.clock.advance_ms(120_000);
+        let t = gw.clock.now_ms();
+        // No wake-up from the test: the periodic pass alone refreshes the snapshot.
+        wait_until("a periodic risk pass", Duration::from_secs(20), || {
+            gw.app()
+                .engine
+                .risk
+                .get(id)
+                .is_some_and(|r| r.computed_ms >= t)
+        });
+        assert_accepted(&probe(&gw, "alpha", "BTCUSDT", "BUY", "0.1"));
+    }
 }
