@@ -406,6 +406,16 @@ impl Engine {
             .portfolio
             .as_ref()
             .and_then(|_| self.risk.get(account.id));
+        if risk_snapshot.is_none()
+            && account_rules
+                .portfolio
+                .as_ref()
+                .is_some_and(|p| p.checks_orders())
+        {
+            // A new account (first seen now, or configured but never used) has no
+            // snapshot until the next pass: ask for it now rather than in interval_s.
+            self.risk_wake.notify();
+        }
         let mut book = account.book.lock();
         let exposure = book.open_exposure(&instrument.base);
         let qty_for_fingerprint = order.qty.or(order.quote_qty).unwrap_or_default();
