@@ -111,6 +111,56 @@ fn describe() {
     );
 }
 
+/// One venue's per-request metric handles, looked up once per worker instead
+/// of once per request.
+pub struct VenueMetrics {
+    order: metrics::Counter,
+    cancel: metrics::Counter,
+    read: metrics::Counter,
+    pass: metrics::Counter,
+    refused: metrics::Counter,
+    check_duration: metrics::Histogram,
+    upstream_duration: metrics::Histogram,
+}
+
+impl VenueMetrics {
+    pub fn new(venue: &'static str) -> VenueMetrics {
+        let kind = |k: &'static str| counter!(REQUESTS_TOTAL, "venue" => venue, "kind" => k);
+        VenueMetrics {
+            order: kind("order"),
+            cancel: kind("cancel"),
+            read: kind("read"),
+            pass: kind("pass"),
+            refused: kind("refused"),
+            check_duration: histogram!(CHECK_DURATION),
+            upstream_duration: histogram!(UPSTREAM_DURATION, "venue" => venue),
+        }
+    }
+
+    pub fn request(&self, kind: &'static str) {
+        match kind {
+            "order" => self.order.increment(1),
+            "cancel" => self.cancel.increment(1),
+            "read" => self.read.increment(1),
+            "pass" => self.pass.increment(1),
+            _ => self.refused.increment(1),
+        }
+    }
+
+    pub fn check_duration(&self, seconds: f64) {
+        self.check_duration.record(seconds);
+    }
+
+    pub fn upstream_duration(&self, seconds: f64) {
+        self.upstream_duration.record(seconds);
+    }
+}
+
+/// The accepted-orders counter for one (venue, account): cached by the account.
+pub fn accepted_counter(venue: &'static str, account: &str) -> metrics::Counter {
+    counter!(ORDERS_TOTAL, "venue" => venue, "account" => account.to_string(), "decision" => "accept", "rule" => "none")
+}
+
 pub fn order_decision(
     venue: &'static str,
     account: &str,
@@ -118,18 +168,6 @@ pub fn order_decision(
     rule: &'static str,
 ) {
     counter!(ORDERS_TOTAL, "venue" => venue, "account" => account.to_string(), "decision" => decision, "rule" => rule).increment(1);
-}
-
-pub fn request(venue: &'static str, kind: &'static str) {
-    counter!(REQUESTS_TOTAL, "venue" => venue, "kind" => kind).increment(1);
-}
-
-pub fn check_duration(seconds: f64) {
-    histogram!(CHECK_DURATION).record(seconds);
-}
-
-pub fn upstream_duration(venue: &'static str, seconds: f64) {
-    histogram!(UPSTREAM_DURATION, "venue" => venue).record(seconds);
 }
 
 pub fn upstream_error(venue: &'static str, kind: &'static str) {

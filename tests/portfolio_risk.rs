@@ -326,15 +326,13 @@ fn stale_or_missing_snapshot_fails_closed_but_not_for_reducing_orders_or_other_a
         start("[portfolio.alpha]\ndaily_var_limit_usd = 1000000.0\nmax_snapshot_age_s = 60.0\n");
     fill(&gw, "alpha", "BTCUSDT", "BUY", "1");
     fill(&gw, "beta", "BTCUSDT", "BUY", "1");
-    let r = fresh_risk(&gw, "alpha");
+    fresh_risk(&gw, "alpha");
     assert_accepted(&probe(&gw, "alpha", "BTCUSDT", "BUY", "0.1"));
 
     // Let the snapshot age past 60 s. A pass still pending from the fills could
     // publish a fresh one at any moment: a refusal is only asserted when the
     // snapshot was stale both before and after the probe (retry otherwise).
     let engine = &gw.app().engine;
-    let id = r.computed_ms; // silence unused when the loop succeeds first time
-    let _ = id;
     let alpha = account_id(&gw, "alpha");
     let mut checked = false;
     for _ in 0..10 {
@@ -371,13 +369,24 @@ fn stale_or_missing_snapshot_fails_closed_but_not_for_reducing_orders_or_other_a
 }
 
 #[test]
-fn an_account_first_seen_by_its_order_has_no_snapshot_until_the_next_pass() {
-    let gw = start("[portfolio.\"*\"]\ndaily_var_limit_usd = 1000000.0\n");
-    // An API key riskgate has never seen: its account is created by this order,
-    // so no risk pass can have covered it.
-    let resp = post(&gw, "gamma-key", "/api/v3/order", "BTCUSDT", "BUY", "0.1");
-    let why = assert_refused(&resp, "portfolio_risk_unavailable");
-    assert_eq!(why, "no risk snapshot yet for this account");
+fn a_new_account_is_priced_as_the_flat_book_until_it_holds_something() {
+    let gw = start("[portfolio.\"*\"]\ndaily_var_limit_usd = 5000.0\n");
+    // An API key riskgate has never seen: no snapshot covers its account, but
+    // with nothing held or on order it is priced against the flat book.
+    let probe_key = |qty: &str| {
+        post(
+            &gw,
+            "gamma-key",
+            "/api/v3/order/test",
+            "BTCUSDT",
+            "BUY",
+            qty,
+        )
+    };
+    let why = assert_refused(&probe_key("10"), "var_limit");
+    assert!(why.starts_with("1-day 95% VaR would be "), "{why}");
+    let j = assert_accepted(&resting_buy(&gw, "gamma-key", "0.1", 95.0));
+    assert_eq!(j["status"], "NEW", "{j}");
     let label = gw
         .app()
         .engine
@@ -386,17 +395,14 @@ fn an_account_first_seen_by_its_order_has_no_snapshot_until_the_next_pass() {
         .map(|a| a.label.to_string())
         .find(|l| !ACCOUNTS.iter().any(|(a, _)| a == l))
         .expect("the new account");
-    // The refusal wakes the risk task (its interval here is an hour): a snapshot
-    // for the new account follows without anyone else waking it, and a retry passes.
-    let id = account_id(&gw, &label);
-    wait_until(
-        "a snapshot for the new account",
-        Duration::from_secs(20),
-        || gw.app().engine.risk.get(id).is_some(),
-    );
-    assert!(!risk_json(&gw, &label)["computed_ms"].is_null());
-    let resp = post(&gw, "gamma-key", "/api/v3/order", "BTCUSDT", "BUY", "0.1");
-    assert_eq!(assert_accepted(&resp)["status"], "FILLED");
+    // Now it has an order on the book and still no snapshot (a resting order
+    // does not wake the risk task): new risk fails closed.
+    let why = assert_refused(&probe_key("0.1"), "portfolio_risk_unavailable");
+    assert_eq!(why, "no risk snapshot yet for this account");
+    assert!(risk_json(&gw, &label)["snapshot"].is_null());
+    let r = fresh_risk(&gw, &label);
+    assert!(r.exposures_usd[idx(&r, "BTC")] > 0.0, "the open buy counts");
+    assert_accepted(&probe_key("0.1"));
 }
 
 #[test]
@@ -657,14 +663,14 @@ fn journal_text(gw: &Gateway) -> String {
 }
 
 /// A resting limit BUY `pct` % of the market (no fill, so no risk pass).
-fn resting_buy(gw: &Gateway, alias: &str, qty: &str, pct: f64) -> RawResponse {
+fn resting_buy(gw: &Gateway, key: &str, qty: &str, pct: f64) -> RawResponse {
     let px = ref_price(gw, "BTCUSDT") * pct / 100.0;
     let body = format!(
         "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity={qty}&price={px:.2}&timestamp=1"
     );
     gw.send(
         &RawRequest::new("POST", "/api/v3/order")
-            .header("X-MBX-APIKEY", key_of(alias))
+            .header("X-MBX-APIKEY", key)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body.into_bytes()),
     )
@@ -682,10 +688,10 @@ fn orders_accepted_since_the_snapshot_count_toward_the_var_limit() {
     let sd = r.incremental.cov_diag[idx(&r, "BTC")].sqrt();
     // One order: 1-day 95% VaR of ~3000 USD.
     let qty = format!("{:.3}", 3000.0 / (Z95 * sd * px));
-    let j = assert_accepted(&resting_buy(&gw, "alpha", &qty, 95.0));
+    let j = assert_accepted(&resting_buy(&gw, "alpha-key", &qty, 95.0));
     assert_eq!(j["status"], "NEW", "{j}");
     let before = r.computed_ms;
-    let why = assert_refused(&resting_buy(&gw, "alpha", &qty, 94.0), "var_limit");
+    let why = assert_refused(&resting_buy(&gw, "alpha-key", &qty, 94.0), "var_limit");
     assert_eq!(
         gw.app()
             .engine

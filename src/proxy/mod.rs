@@ -123,6 +123,7 @@ pub async fn run_worker(
             venue: cfg.venue.clone(),
             forward,
             shared: shared.clone(),
+            metrics: telemetry::VenueMetrics::new(cfg.name),
         });
         loops.push(tokio::task::spawn_local(accept_loop(
             shared.clone(),

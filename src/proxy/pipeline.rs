@@ -34,6 +34,7 @@ pub struct WorkerVenue {
     pub venue: Arc<dyn Venue>,
     pub forward: Forward,
     pub shared: Arc<Shared>,
+    pub metrics: telemetry::VenueMetrics,
 }
 
 type Answer = Response<Full<Bytes>>;
@@ -138,7 +139,7 @@ impl WorkerVenue {
         let classified = match self.venue.classify(&view) {
             Ok(c) => c,
             Err(rejection) => {
-                telemetry::request(self.name, "refused");
+                self.metrics.request("refused");
                 if matches!(rejection.reason, RejectReason::MalformedRequest)
                     && parts.uri.path().ends_with("/order")
                 {
@@ -161,7 +162,7 @@ impl WorkerVenue {
         let mut shadow_rule: Option<&'static str> = None;
         match &classified.action {
             Action::NewOrder(order) => {
-                telemetry::request(self.name, "order");
+                self.metrics.request("order");
                 let Some(key) = classified.api_key else {
                     let r = Rejection::new(
                         RejectReason::MissingApiKey,
@@ -179,10 +180,10 @@ impl WorkerVenue {
                 };
                 let started = Instant::now();
                 let decision = engine.submit(&account, order);
-                telemetry::check_duration(started.elapsed().as_secs_f64());
+                self.metrics.check_duration(started.elapsed().as_secs_f64());
                 match decision {
                     Ok(s) => {
-                        telemetry::order_decision(self.name, &account.label, "accept", "none");
+                        account.count_accepted(self.name);
                         if order.test_only {
                             // A test order that passes is still answered by the exchange (`{}`).
                         }
@@ -211,11 +212,9 @@ impl WorkerVenue {
                     }
                 }
             }
-            Action::Cancel { .. } | Action::CancelAll { .. } => {
-                telemetry::request(self.name, "cancel")
-            }
-            Action::Observe(_) => telemetry::request(self.name, "read"),
-            Action::Pass => telemetry::request(self.name, "pass"),
+            Action::Cancel { .. } | Action::CancelAll { .. } => self.metrics.request("cancel"),
+            Action::Observe(_) => self.metrics.request("read"),
+            Action::Pass => self.metrics.request("pass"),
         }
         let reservation = submitted.and_then(|s| s.reservation);
 
@@ -246,7 +245,8 @@ impl WorkerVenue {
                     .await
             }
         };
-        telemetry::upstream_duration(self.name, started.elapsed().as_secs_f64());
+        self.metrics
+            .upstream_duration(started.elapsed().as_secs_f64());
 
         match answer {
             Ok(a) => {

@@ -55,9 +55,19 @@ impl AccountRisk {
     }
 }
 
+/// The order-path state of an empty book: every account's starting point.
+#[derive(Debug, Clone)]
+pub struct FlatBook {
+    pub computed_ms: i64,
+    pub incremental: IncrementalVar,
+}
+
 #[derive(Default)]
 pub struct RiskBoard {
+    flat: ArcSwap<Option<Arc<FlatBook>>>,
     snapshots: ArcSwap<HashMap<AccountId, Arc<AccountRisk>>>,
+    /// Completed passes of the risk task (0 until the first).
+    passes: std::sync::atomic::AtomicU64,
 }
 
 impl RiskBoard {
@@ -69,8 +79,25 @@ impl RiskBoard {
         self.snapshots.load().get(&account).cloned()
     }
 
-    pub fn publish(&self, snapshots: HashMap<AccountId, Arc<AccountRisk>>) {
+    pub fn publish(
+        &self,
+        snapshots: HashMap<AccountId, Arc<AccountRisk>>,
+        flat: Option<Arc<FlatBook>>,
+    ) {
         self.snapshots.store(Arc::new(snapshots));
+        self.flat.store(Arc::new(flat));
+        self.passes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many times the risk task has published.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The flat-book state, for accounts with nothing held or on order and no snapshot yet.
+    pub fn flat(&self) -> Option<Arc<FlatBook>> {
+        (*self.flat.load_full()).clone()
     }
 
     pub fn all(&self) -> Arc<HashMap<AccountId, Arc<AccountRisk>>> {

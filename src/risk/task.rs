@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use super::board::FlatBook;
 use super::covariance::sample_covariance;
 use super::returns::{ReturnKind, ReturnsMatrix};
 use super::snapshot::{compute_snapshot, AssetInput, RiskInputs, RiskParams};
@@ -133,20 +134,31 @@ impl RiskTask {
                 }
             }
         }
-        self.engine.risk.publish(published);
+        // The flat book's state stands in for accounts riskgate has not marked
+        // yet (a first order must not wait a whole interval).
+        let flat = match self.mark(&BookSnapshot::default(), rules.max_price_age_ms, now_ms) {
+            Ok(Some(m)) => Some(Arc::new(FlatBook {
+                computed_ms: now_ms,
+                incremental: m.incremental,
+            })),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "no flat-book risk state");
+                None
+            }
+        };
+        self.engine.risk.publish(published, flat);
     }
 
-    fn compute_account(
-        &mut self,
-        account: &Account,
-        rules: &RuleSet,
+    /// Marks a book at reference prices over every asset with history and
+    /// builds the order-path VaR state. None: no asset has history.
+    fn mark(
+        &self,
+        book: &BookSnapshot,
+        max_age: i64,
         now_ms: i64,
-    ) -> Result<Option<AccountRisk>, String> {
-        let account_rules = rules.account(account.alias.as_deref());
-        let book = account.snapshot();
-        let max_age = rules.max_price_age_ms;
+    ) -> Result<Option<MarkedBook>, String> {
         let prices = &self.engine.prices;
-
         // The universe: configured assets plus everything held or on order, with history.
         let mut wanted: Vec<String> = self.config.universe.clone();
         for (asset, qty) in &book.holdings {
@@ -168,7 +180,7 @@ impl RiskTask {
         let mut closes = Vec::new();
         let mut exposures = Vec::new();
         for asset in &wanted {
-            let exposure_qty = net_exposure_qty(&book, asset);
+            let exposure_qty = net_exposure_qty(book, asset);
             let Some(history) = self.history.get(asset) else {
                 if exposure_qty != 0.0 {
                     return Err(format!(
@@ -210,6 +222,34 @@ impl RiskTask {
             .map_err(|e| e.to_string())?;
         let incremental = IncrementalVar::new(&names, &cov, &exposures, SNAPSHOT_CONFIDENCE, 1)
             .map_err(|e| e.to_string())?;
+        Ok(Some(MarkedBook {
+            names,
+            aligned,
+            exposures,
+            incremental,
+        }))
+    }
+
+    fn compute_account(
+        &mut self,
+        account: &Account,
+        rules: &RuleSet,
+        now_ms: i64,
+    ) -> Result<Option<AccountRisk>, String> {
+        let account_rules = rules.account(account.alias.as_deref());
+        let book = account.snapshot();
+        let max_age = rules.max_price_age_ms;
+        let prices = &self.engine.prices;
+
+        let Some(MarkedBook {
+            names,
+            aligned,
+            exposures,
+            incremental,
+        }) = self.mark(&book, max_age, now_ms)?
+        else {
+            return Ok(None);
+        };
 
         // Capital: configured, else equity from learned holdings.
         let learned_equity: Option<f64> =
@@ -293,7 +333,7 @@ impl RiskTask {
             let params = RiskParams {
                 mc_sims: self.config.monte_carlo_sims,
                 mc_seed: self.config.seed,
-                min_history_days: days.saturating_sub(1).min(180),
+                min_history_days: aligned[0].len().saturating_sub(1).min(180),
                 ..RiskParams::default()
             };
             match compute_snapshot(&inputs, &params) {
@@ -359,6 +399,14 @@ impl RiskTask {
         }
         Ok(Some(risk))
     }
+}
+
+/// A book marked at reference prices, aligned with its price history.
+struct MarkedBook {
+    names: Vec<String>,
+    aligned: Vec<Vec<f64>>,
+    exposures: Vec<f64>,
+    incremental: IncrementalVar,
 }
 
 /// Filled position plus open buys minus open sells, in base units.

@@ -10,19 +10,60 @@ use std::collections::HashMap;
 
 use super::ruleset::PortfolioRules;
 use super::{RejectReason, Rejection};
-use crate::risk::AccountRisk;
+use crate::risk::IncrementalVar;
+
+/// `z(0.95) / z(0.99)`: turns the snapshot's 99 % parametric VaR into 95 %.
+const Z95_OVER_Z99: f64 = 1.644_853_626_951_472_2 / 2.326_347_874_040_840_8;
+
+/// The risk state an order is priced against.
+#[derive(Debug, Clone, Copy)]
+pub struct RiskState<'a> {
+    pub computed_ms: i64,
+    pub incremental: &'a IncrementalVar,
+    /// Signed exposure per asset, in `incremental.assets` order; empty for a flat book.
+    pub exposures_usd: &'a [f64],
+}
+
+impl RiskState<'_> {
+    fn exposure(&self, i: usize) -> f64 {
+        self.exposures_usd.get(i).copied().unwrap_or(0.0)
+    }
+
+    fn gross_exposure_usd(&self) -> f64 {
+        self.exposures_usd.iter().map(|e| e.abs()).sum()
+    }
+
+    fn dominant(&self) -> Option<usize> {
+        self.exposures_usd
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e != 0.0)
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .map(|(i, _)| i)
+    }
+
+    fn correlation(&self, i: usize, j: usize) -> Option<f64> {
+        let inc = self.incremental;
+        let n = inc.cov_diag.len();
+        let cov = *inc.cov.get(i * n + j)?;
+        let d = (inc.cov_diag.get(i)? * inc.cov_diag.get(j)?).sqrt();
+        (d > 0.0).then(|| cov / d)
+    }
+}
 
 /// The portfolio side of an order's context.
 #[derive(Debug, Clone, Copy)]
 pub struct PortfolioView<'a> {
     pub rules: &'a PortfolioRules,
-    /// None: no snapshot has been published for the account.
-    pub risk: Option<&'a AccountRisk>,
+    /// None: no risk state has been published for the account.
+    pub risk: Option<RiskState<'a>>,
     /// Base asset the order trades (`BTC`).
     pub asset: &'a str,
     /// Asset → sector.
     pub sectors: &'a HashMap<Box<str>, Box<str>>,
     pub now_ms: i64,
+    /// The account's capital (configured, or equity learned from balances).
+    pub capital_usd: f64,
 }
 
 fn refuse(reason: RejectReason, msg: String) -> Result<(), Rejection> {
@@ -60,21 +101,21 @@ pub fn check_portfolio(
             ),
         );
     }
-    let inc = &risk.incremental;
+    let inc = risk.incremental;
     let Some(i) = inc.index_of(view.asset) else {
         return refuse(
             RejectReason::PortfolioRiskUnavailable,
             format!("no price history for {} in the risk snapshot", view.asset),
         );
     };
-    let capital = risk.capital_usd;
+    let capital = view.capital_usd;
     if capital <= 0.0 {
         return refuse(
             RejectReason::PortfolioRiskUnavailable,
             "risk snapshot cannot price this order".into(),
         );
     }
-    let base = risk.exposures_usd.get(i).copied().unwrap_or(0.0);
+    let base = risk.exposure(i);
     let drift = current_usd - base;
     let (Some(var99_new), Some(var99_now)) = (
         inc.exact_var_usd(i, drift + delta_usd),
@@ -86,7 +127,7 @@ pub fn check_portfolio(
         );
     };
     if var99_new > var99_now {
-        let var95_new = var99_new * risk.z95_over_z99;
+        let var95_new = var99_new * Z95_OVER_Z99;
         let checks: [(Option<f64>, f64, &str); 4] = [
             (rules.daily_var_limit_usd, var95_new, "1-day 95% VaR"),
             (
@@ -138,7 +179,7 @@ pub fn check_portfolio(
     let after = now + delta_usd;
     let grows = after.abs() > now.abs();
     if let (Some(limit_pct), Some(d)) = (rules.correlation_limit_pct, risk.dominant()) {
-        let dominant_exposure = risk.exposures_usd[d];
+        let dominant_exposure = risk.exposure(d);
         // Adding to the same bet as the dominant position through a highly
         // correlated asset concentrates the book; hedging against it does not.
         if d != i && grows && after.signum() == dominant_exposure.signum() {
@@ -167,13 +208,13 @@ pub fn check_portfolio(
         let sector_usd: f64 = inc
             .assets
             .iter()
-            .zip(&risk.exposures_usd)
-            .filter(|(a, _)| view.sectors.get(a.as_str()) == Some(sector))
-            .map(|(a, e)| {
+            .enumerate()
+            .filter(|(_, a)| view.sectors.get(a.as_str()) == Some(sector))
+            .map(|(j, a)| {
                 if a == view.asset {
                     after.abs()
                 } else {
-                    e.abs()
+                    risk.exposure(j).abs()
                 }
             })
             .sum();

@@ -90,8 +90,10 @@ pub struct Book {
     pub next_reservation: u64,
     client_ids: HashSet<Box<str>>,
     client_id_order: VecDeque<Box<str>>,
-    /// (fingerprint, ts_ms) of recently accepted orders.
+    /// (fingerprint, ts_ms) of recently accepted orders, oldest first, and the
+    /// latest time each fingerprint was seen: the duplicate check is one probe.
     recent: VecDeque<(u64, i64)>,
+    recent_last_ms: HashMap<u64, i64>,
     pub trading_state: TradingState,
     pub trading_state_why: String,
     /// Holdings changes from fills only, never replaced by balance answers:
@@ -110,6 +112,7 @@ impl Default for Book {
             client_ids: HashSet::new(),
             client_id_order: VecDeque::new(),
             recent: VecDeque::new(),
+            recent_last_ms: HashMap::new(),
             trading_state: TradingState::Active,
             trading_state_why: String::new(),
             fill_deltas: HashMap::new(),
@@ -147,11 +150,21 @@ impl Book {
     }
 
     pub fn seen_recently(&self, fingerprint: u64, now_ms: i64, window_ms: i64) -> bool {
-        self.recent
-            .iter()
-            .rev()
-            .take_while(|(_, ts)| now_ms - ts <= window_ms)
-            .any(|(f, _)| *f == fingerprint)
+        self.recent_last_ms
+            .get(&fingerprint)
+            .is_some_and(|ts| now_ms - ts <= window_ms)
+    }
+
+    fn remember_fingerprint(&mut self, fingerprint: u64, ts_ms: i64) {
+        self.recent.push_back((fingerprint, ts_ms));
+        self.recent_last_ms.insert(fingerprint, ts_ms);
+        if self.recent.len() > MAX_RECENT_FINGERPRINTS {
+            if let Some((old, old_ts)) = self.recent.pop_front() {
+                if self.recent_last_ms.get(&old) == Some(&old_ts) {
+                    self.recent_last_ms.remove(&old);
+                }
+            }
+        }
     }
 
     /// The reservation an answer refers to.
@@ -225,10 +238,7 @@ impl Book {
                 if let Some(id) = client_order_id {
                     self.remember_client_id(id);
                 }
-                self.recent.push_back((*fingerprint, *ts_ms));
-                if self.recent.len() > MAX_RECENT_FINGERPRINTS {
-                    self.recent.pop_front();
-                }
+                self.remember_fingerprint(*fingerprint, *ts_ms);
                 if self.open.len() < MAX_TRACKED_ORDERS {
                     self.open.insert(OpenOrder {
                         reservation: *reservation,
@@ -380,7 +390,9 @@ impl Book {
         for id in &s.client_order_ids {
             self.remember_client_id(id);
         }
-        self.recent = s.recent.iter().copied().collect();
+        for (fp, ts) in &s.recent {
+            self.remember_fingerprint(*fp, *ts);
+        }
         self.trading_state = s.trading_state.unwrap_or(TradingState::Active);
         self.trading_state_why = s.trading_state_why.clone();
         self.fill_deltas = s.fill_deltas.iter().cloned().collect();

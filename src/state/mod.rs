@@ -28,12 +28,13 @@ pub use journal::{Durability, Journal, JournalError};
 
 use crate::clock::SharedClock;
 use crate::market::{Breakers, PriceBook};
-use crate::model::{AccountId, Fixed, Instrument, NewOrder, OrderKind, Symbol};
+use crate::model::{AccountId, Fixed, Instrument, NewOrder, OrderKind, Symbol, USD_STABLE_ASSETS};
 use crate::risk::task::Wake;
 use crate::risk::RiskBoard;
 use crate::rules::ruleset::RateRule;
 use crate::rules::{
-    self, Accepted, OrderContext, PortfolioView, RejectReason, Rejection, RuleSet, TradingState,
+    self, Accepted, OrderContext, PortfolioView, RejectReason, Rejection, RiskState, RuleSet,
+    TradingState,
 };
 use crate::venue::{Action, Learned};
 
@@ -71,6 +72,8 @@ pub struct Account {
     pub alias: Option<Arc<str>>,
     book: Mutex<Book>,
     limiter: Mutex<Option<(RateRule, DefaultDirectRateLimiter)>>,
+    /// Accepted-order counters per venue, so the hot path does no label lookup.
+    accepted: Mutex<Vec<(&'static str, metrics::Counter)>>,
 }
 
 impl Account {
@@ -81,7 +84,20 @@ impl Account {
             alias,
             book: Mutex::new(Book::default()),
             limiter: Mutex::new(None),
+            accepted: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Counts an accepted order on `venue`.
+    pub fn count_accepted(&self, venue: &'static str) {
+        let mut cache = self.accepted.lock();
+        if let Some((_, c)) = cache.iter().find(|(v, _)| *v == venue) {
+            c.increment(1);
+            return;
+        }
+        let c = crate::telemetry::accepted_counter(venue, &self.label);
+        c.increment(1);
+        cache.push((venue, c));
     }
 
     /// A copy of the book for status and metrics.
@@ -406,16 +422,10 @@ impl Engine {
             .portfolio
             .as_ref()
             .and_then(|_| self.risk.get(account.id));
-        if risk_snapshot.is_none()
-            && account_rules
-                .portfolio
-                .as_ref()
-                .is_some_and(|p| p.checks_orders())
-        {
-            // A new account (first seen now, or configured but never used) has no
-            // snapshot until the next pass: ask for it now rather than in interval_s.
-            self.risk_wake.notify();
-        }
+        let flat = match (&account_rules.portfolio, &risk_snapshot) {
+            (Some(_), None) => self.risk.flat(),
+            _ => None,
+        };
         let mut book = account.book.lock();
         let exposure = book.open_exposure(&instrument.base);
         let qty_for_fingerprint = order.qty.or(order.quote_qty).unwrap_or_default();
@@ -449,10 +459,32 @@ impl Engine {
                 .filter(|p| p.checks_orders())
                 .map(|p| PortfolioView {
                     rules: p,
-                    risk: risk_snapshot.as_deref(),
+                    risk: match (&risk_snapshot, &flat) {
+                        (Some(r), _) => Some(RiskState {
+                            computed_ms: r.computed_ms,
+                            incremental: &r.incremental,
+                            exposures_usd: &r.exposures_usd,
+                        }),
+                        // Not marked yet: only an account with nothing held or
+                        // on order may be priced as the flat book.
+                        (None, Some(f))
+                            if book.open.is_empty()
+                                && book.holdings.iter().all(|(a, q)| {
+                                    q.is_zero() || USD_STABLE_ASSETS.contains(&&**a)
+                                }) =>
+                        {
+                            Some(RiskState {
+                                computed_ms: f.computed_ms,
+                                incremental: &f.incremental,
+                                exposures_usd: &[],
+                            })
+                        }
+                        _ => None,
+                    },
                     asset: &instrument.base,
                     sectors: &rules.sectors,
                     now_ms,
+                    capital_usd: capital_usd.unwrap_or(0.0),
                 }),
         };
         let accepted = rules::check(&ctx)?;

@@ -57,19 +57,13 @@ struct WireTicker {
     price: String,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T> OneOrMany<T> {
-    fn into_vec(self) -> Vec<T> {
-        match self {
-            OneOrMany::One(t) => vec![t],
-            OneOrMany::Many(v) => v,
-        }
+/// Reads one object or an array of them. Decided by the first byte rather than
+/// an untagged enum, which would buffer the whole answer before parsing it.
+fn one_or_many<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<Vec<T>> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => serde_json::from_slice(body).ok(),
+        Some(b'{') => serde_json::from_slice(body).ok().map(|t| vec![t]),
+        _ => None,
     }
 }
 
@@ -141,13 +135,8 @@ fn report(o: WireOrder, is_cancel_answer: bool) -> OrderReport {
 }
 
 fn orders(body: &[u8], is_cancel_answer: bool) -> Vec<OrderReport> {
-    serde_json::from_slice::<OneOrMany<WireOrder>>(body)
-        .map(|o| {
-            o.into_vec()
-                .into_iter()
-                .map(|o| report(o, is_cancel_answer))
-                .collect()
-        })
+    one_or_many::<WireOrder>(body)
+        .map(|o| o.into_iter().map(|o| report(o, is_cancel_answer)).collect())
         .unwrap_or_default()
 }
 
@@ -190,9 +179,8 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
             }
         }
         Action::Observe(Observation::Ticker) => {
-            if let Ok(t) = serde_json::from_slice::<OneOrMany<WireTicker>>(body) {
+            if let Some(t) = one_or_many::<WireTicker>(body) {
                 learned.prices = t
-                    .into_vec()
                     .into_iter()
                     .filter_map(|t| {
                         Some((
