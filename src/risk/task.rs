@@ -76,6 +76,8 @@ struct EquityTrack {
     peak: f64,
     alerted_var: bool,
     alerted_drawdown: bool,
+    /// This task switched the account to reduce-only for drawdown.
+    tripped: bool,
 }
 
 pub struct RiskTask {
@@ -284,7 +286,15 @@ impl RiskTask {
                 peak: equity_usd,
                 alerted_var: false,
                 alerted_drawdown: false,
+                tripped: false,
             });
+        let state = book.trading_state.unwrap_or(TradingState::Active);
+        if track.tripped && state == TradingState::Active {
+            // An admin resumed the account after a drawdown switch: measure
+            // drawdown from here, or the next pass would switch it straight back.
+            track.tripped = false;
+            track.peak = equity_usd;
+        }
         track.peak = track.peak.max(equity_usd);
         track.samples.push(equity_usd);
         if track.samples.len() > MAX_EQUITY_SAMPLES {
@@ -356,19 +366,21 @@ impl RiskTask {
                 }
                 track.alerted_drawdown = util >= ALERT_DRAWDOWN;
                 telemetry::limit_utilization(&account.label, "max_drawdown_pct", util);
-                let state = book.trading_state.unwrap_or(TradingState::Active);
                 if drawdown_pct > limit && state == TradingState::Active {
                     let why = format!(
                         "drawdown {:.2}% from peak equity {:.2} USD exceeds max_drawdown_pct {}%",
                         drawdown_pct, track.peak, limit
                     );
-                    if let Err(e) = self.engine.set_trading_state(
+                    match self.engine.set_trading_state(
                         Some(account),
                         TradingState::ReduceOnly,
                         "risk-engine",
                         &why,
                     ) {
-                        tracing::error!(error = %e, "could not journal the drawdown switch to reduce-only");
+                        Ok(()) => track.tripped = true,
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not journal the drawdown switch to reduce-only")
+                        }
                     }
                 }
             }

@@ -358,7 +358,15 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
     }
     if let Some(view) = &ctx.portfolio {
         let delta_usd = qty.mul_f64(ref_price) * quote_usd * o.side.sign() as f64;
-        super::portfolio::check_portfolio(view, delta_usd)?;
+        // The account's exposure to the asset now (filled plus open orders, as
+        // the snapshot counts it): orders since the snapshot are included.
+        let current_usd = ctx
+            .position_qty
+            .saturating_add(ctx.open_buy_qty)
+            .saturating_sub(ctx.open_sell_qty)
+            .mul_f64(ref_price)
+            * quote_usd;
+        super::portfolio::check_portfolio(view, current_usd, delta_usd)?;
     }
     Ok(Accepted {
         qty,

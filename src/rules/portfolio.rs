@@ -70,8 +70,16 @@ fn refuse(reason: RejectReason, msg: String) -> Result<(), Rejection> {
     Err(Rejection::new(reason, msg))
 }
 
-/// Checks a change of `delta_usd` in the exposure to `view.asset`.
-pub fn check_portfolio(view: &PortfolioView<'_>, delta_usd: f64) -> Result<(), Rejection> {
+/// Checks a change of `delta_usd` in the exposure to `view.asset`, which is
+/// `current_usd` now. The snapshot may predate fills and orders accepted since:
+/// the difference between `current_usd` and the snapshot's exposure to the asset
+/// is counted as already in the book, so orders between two risk passes cannot
+/// add up past a limit unseen.
+pub fn check_portfolio(
+    view: &PortfolioView<'_>,
+    current_usd: f64,
+    delta_usd: f64,
+) -> Result<(), Rejection> {
     let rules = view.rules;
     if !rules.checks_orders() {
         return Ok(());
@@ -101,13 +109,23 @@ pub fn check_portfolio(view: &PortfolioView<'_>, delta_usd: f64) -> Result<(), R
         );
     };
     let capital = view.capital_usd;
-    let (Some(var99_new), true) = (inc.exact_var_usd(i, delta_usd), capital > 0.0) else {
+    if capital <= 0.0 {
+        return refuse(
+            RejectReason::PortfolioRiskUnavailable,
+            "risk snapshot cannot price this order".into(),
+        );
+    }
+    let base = risk.exposure(i);
+    let drift = current_usd - base;
+    let (Some(var99_new), Some(var99_now)) = (
+        inc.exact_var_usd(i, drift + delta_usd),
+        inc.exact_var_usd(i, drift),
+    ) else {
         return refuse(
             RejectReason::PortfolioRiskUnavailable,
             "risk snapshot cannot price this order".into(),
         );
     };
-    let var99_now = inc.var_usd;
     if var99_new > var99_now {
         let var95_new = var99_new * Z95_OVER_Z99;
         let checks: [(Option<f64>, f64, &str); 4] = [
@@ -157,7 +175,7 @@ pub fn check_portfolio(view: &PortfolioView<'_>, delta_usd: f64) -> Result<(), R
             }
         }
     }
-    let now = risk.exposure(i);
+    let now = current_usd;
     let after = now + delta_usd;
     let grows = after.abs() > now.abs();
     if let (Some(limit_pct), Some(d)) = (rules.correlation_limit_pct, risk.dominant()) {
@@ -212,7 +230,7 @@ pub fn check_portfolio(view: &PortfolioView<'_>, delta_usd: f64) -> Result<(), R
         }
     }
     if let Some(max) = rules.max_leverage {
-        let gross = risk.gross_exposure_usd() - now.abs() + after.abs();
+        let gross = risk.gross_exposure_usd() - base.abs() + after.abs();
         let leverage = gross / capital;
         if leverage > max {
             return refuse(
