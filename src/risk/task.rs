@@ -35,8 +35,9 @@ pub const SNAPSHOT_CONFIDENCE: f64 = 0.99;
 pub const COV_LOOKBACK_DAYS: usize = 60;
 /// Equity samples kept per account.
 const MAX_EQUITY_SAMPLES: usize = 2000;
-/// Fewest seconds between two recomputes triggered by fills.
-const MIN_RECOMPUTE_GAP: Duration = Duration::from_secs(1);
+/// Shortest gap between two recomputes triggered by fills (orders under
+/// portfolio limits wait for the snapshot that includes a new position).
+const MIN_RECOMPUTE_GAP: Duration = Duration::from_millis(200);
 /// Alert levels from the seed: share of a limit at which a warning is logged.
 const ALERT_VAR: f64 = 0.90;
 const ALERT_DRAWDOWN: f64 = 0.80;
@@ -109,7 +110,7 @@ impl RiskTask {
             if !wake.wait(self.config.interval) {
                 break;
             }
-            // Fills can come in bursts: recompute at most once a second for them.
+            // Fills can come in bursts: recompute at most once per MIN_RECOMPUTE_GAP.
             let since = last.elapsed();
             if since < MIN_RECOMPUTE_GAP {
                 std::thread::sleep(MIN_RECOMPUTE_GAP - since);
