@@ -358,7 +358,7 @@ async fn risk(State(s): State<AdminState>) -> Response {
                 "order_path": {
                     "method": "parametric normal, 60-day sample covariance",
                     "var_99_1d_usd": r.incremental.var_usd,
-                    "var_95_1d_usd": r.incremental.var_usd * r.z95_over_z99,
+                    "var_95_1d_usd": r.incremental.var_usd * crate::rules::portfolio::Z95_OVER_Z99,
                 },
                 "report": r.report.as_deref(),
                 "report_error": r.report_error,

@@ -21,8 +21,6 @@ pub struct AccountRisk {
     /// Signed exposure per asset (same order as `incremental.assets`), USD:
     /// filled position plus open buys minus open sells, at reference prices.
     pub exposures_usd: Vec<f64>,
-    /// `z(0.95) / z(0.99)`: converts the 99 % parametric VaR to 95 %.
-    pub z95_over_z99: f64,
     pub equity_usd: f64,
     pub peak_equity_usd: f64,
     pub drawdown_pct: f64,
@@ -36,22 +34,9 @@ impl AccountRisk {
         self.exposures_usd.iter().map(|e| e.abs()).sum()
     }
 
-    /// The asset with the largest absolute exposure, if any is non-zero.
-    pub fn dominant(&self) -> Option<usize> {
-        self.exposures_usd
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| **e != 0.0)
-            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-            .map(|(i, _)| i)
-    }
-
-    /// Correlation between assets `i` and `j` from the snapshot's covariance.
+    /// Correlation between assets `i` and `j` of the snapshot.
     pub fn correlation(&self, i: usize, j: usize) -> Option<f64> {
-        let n = self.incremental.cov_diag.len();
-        let cov = *self.incremental.cov.get(i * n + j)?;
-        let d = (self.incremental.cov_diag.get(i)? * self.incremental.cov_diag.get(j)?).sqrt();
-        (d > 0.0).then(|| cov / d)
+        self.incremental.correlation(i, j)
     }
 }
 

@@ -80,6 +80,15 @@ impl IncrementalVar {
         })
     }
 
+    /// Correlation between assets `i` and `j` from the covariance (None if
+    /// either index is unknown, Σ was not kept, or a variance is zero).
+    pub fn correlation(&self, i: usize, j: usize) -> Option<f64> {
+        let n = self.cov_diag.len();
+        let cov = *self.cov.get(i * n + j)?;
+        let d = (self.cov_diag.get(i)? * self.cov_diag.get(j)?).sqrt();
+        (d > 0.0).then(|| cov / d)
+    }
+
     /// Position of `symbol` in the snapshot (linear scan; call once per order).
     pub fn index_of(&self, symbol: &str) -> Option<usize> {
         self.assets.iter().position(|a| a == symbol)

@@ -20,11 +20,11 @@ use super::board::FlatBook;
 use super::covariance::sample_covariance;
 use super::returns::{ReturnKind, ReturnsMatrix};
 use super::snapshot::{compute_snapshot, AssetInput, RiskInputs, RiskParams};
-use super::stats::norm_ppf;
 use super::{AccountRisk, IncrementalVar};
 use crate::config::RiskConfig;
 use crate::market::history::History;
 use crate::model::{AccountId, Side, USD_STABLE_ASSETS};
+use crate::rules::portfolio::Z95_OVER_Z99;
 use crate::rules::{RuleSet, TradingState};
 use crate::state::{Account, BookSnapshot, Engine};
 use crate::telemetry;
@@ -350,7 +350,6 @@ impl RiskTask {
             capital_usd,
             incremental,
             exposures_usd: exposures,
-            z95_over_z99: norm_ppf(0.95) / norm_ppf(0.99),
             equity_usd,
             peak_equity_usd: track.peak,
             drawdown_pct,
@@ -385,7 +384,7 @@ impl RiskTask {
                     }
                 }
             }
-            let var95 = risk.incremental.var_usd * risk.z95_over_z99;
+            let var95 = risk.incremental.var_usd * Z95_OVER_Z99;
             if let Some(limit) = p
                 .daily_var_limit_usd
                 .or(p.daily_var_95_pct.map(|x| x / 100.0 * capital_usd))

@@ -13,7 +13,7 @@ use super::{RejectReason, Rejection};
 use crate::risk::IncrementalVar;
 
 /// `z(0.95) / z(0.99)`: turns the snapshot's 99 % parametric VaR into 95 %.
-const Z95_OVER_Z99: f64 = 1.644_853_626_951_472_2 / 2.326_347_874_040_840_8;
+pub const Z95_OVER_Z99: f64 = 1.644_853_626_951_472_2 / 2.326_347_874_040_840_8;
 
 /// The risk state an order is priced against.
 #[derive(Debug, Clone, Copy)]
@@ -43,11 +43,7 @@ impl RiskState<'_> {
     }
 
     fn correlation(&self, i: usize, j: usize) -> Option<f64> {
-        let inc = self.incremental;
-        let n = inc.cov_diag.len();
-        let cov = *inc.cov.get(i * n + j)?;
-        let d = (inc.cov_diag.get(i)? * inc.cov_diag.get(j)?).sqrt();
-        (d > 0.0).then(|| cov / d)
+        self.incremental.correlation(i, j)
     }
 }
 
