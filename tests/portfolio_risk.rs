@@ -436,6 +436,66 @@ fn leverage_limit_counts_gross_exposure_after_the_order() {
     );
 }
 
+/// EWMA (λ = 0.94, zero-mean, weights normalised) daily volatility, annualised with 365.
+fn ewma_vol_annualised(returns: &[f64]) -> f64 {
+    let n = returns.len();
+    let weights: Vec<f64> = (0..n).map(|t| 0.94f64.powi((n - 1 - t) as i32)).collect();
+    let total: f64 = weights.iter().sum();
+    let var: f64 = returns
+        .iter()
+        .zip(&weights)
+        .map(|(r, w)| w / total * r * r)
+        .sum();
+    (var * 365.0).sqrt()
+}
+
+#[test]
+fn volatility_scaling_shrinks_the_position_limit_by_target_over_asset_volatility() {
+    // Target 1 % against BTC's ~tens of % annualised: a factor of a few hundredths
+    // on max_position_qty = 2 BTC. alpha scales, beta does not.
+    let gw = start(
+        "[portfolio.alpha]\nvolatility_scaling = true\ntarget_volatility_pct = 1.0\n\
+         [account.\"*\".symbol.BTCUSDT]\nmax_position_qty = 2.0\n",
+    );
+    let r = fresh_risk(&gw, "alpha");
+    let vol = r.asset_vol_annualised[idx(&r, "BTC")];
+    // The snapshot's volatility is the EWMA of the daily closes (recomputed here;
+    // 300 returns hold all but 0.94^300 of the weight).
+    let expected_vol = ewma_vol_annualised(&daily_log_returns(&gw, "BTCUSDT", 300));
+    assert!(close(vol, expected_vol, 1e-6), "{vol} vs {expected_vol}");
+    let factor = 0.01 / vol;
+    assert!(factor < 1.0, "{factor}");
+    let limit_qty = 2.0 * factor;
+
+    let over = format!("{:.5}", limit_qty * 1.05);
+    let why = assert_refused(
+        &probe(&gw, "alpha", "BTCUSDT", "BUY", &over),
+        "max_position_qty",
+    );
+    let said_limit = number_after(&why, "exceeds limit ");
+    assert!((said_limit - limit_qty).abs() < 1e-8, "{why}: {limit_qty}");
+    assert!(why.contains("configured 2 x volatility scale "), "{why}");
+    let said_factor = number_after(&why, "volatility scale ");
+    assert!((said_factor - factor).abs() < 1e-4, "{why}: {factor}");
+    let said_vol = number_after(&why, "asset volatility ");
+    assert!((said_vol - vol * 100.0).abs() < 0.01, "{why}: {vol}");
+
+    // Under the scaled limit: fills. The unscaled account takes the same order.
+    let under = format!("{:.5}", limit_qty * 0.9);
+    fill(&gw, "alpha", "BTCUSDT", "BUY", &under);
+    assert_accepted(&probe(&gw, "beta", "BTCUSDT", "BUY", &over));
+    // 0.9 + 0.2 of the scaled limit is over it.
+    let rest = format!("{:.5}", limit_qty * 0.2);
+    fresh_risk(&gw, "alpha");
+    assert_refused(
+        &probe(&gw, "alpha", "BTCUSDT", "BUY", &rest),
+        "max_position_qty",
+    );
+    // Reducing orders pass whatever the limit.
+    let half = format!("{:.5}", limit_qty * 0.45);
+    fill(&gw, "alpha", "BTCUSDT", "SELL", &half);
+}
+
 #[test]
 fn sector_exposure_sums_the_sector_and_ignores_other_assets() {
     let gw = start(

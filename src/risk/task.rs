@@ -20,6 +20,7 @@ use super::board::FlatBook;
 use super::covariance::sample_covariance;
 use super::returns::{ReturnKind, ReturnsMatrix};
 use super::snapshot::{compute_snapshot, AssetInput, RiskInputs, RiskParams};
+use super::volatility::{annualise_vol, ewma_vol_daily};
 use super::{AccountRisk, IncrementalVar};
 use crate::config::RiskConfig;
 use crate::market::history::History;
@@ -33,6 +34,8 @@ use crate::telemetry;
 pub const SNAPSHOT_CONFIDENCE: f64 = 0.99;
 /// Days of returns in the order-path covariance.
 pub const COV_LOOKBACK_DAYS: usize = 60;
+/// EWMA decay of the per-asset volatility used by volatility scaling (RiskMetrics daily).
+pub const VOL_SCALING_EWMA_LAMBDA: f64 = 0.94;
 /// Equity samples kept per account.
 const MAX_EQUITY_SAMPLES: usize = 2000;
 /// Shortest gap between two recomputes triggered by fills (orders under
@@ -141,6 +144,7 @@ impl RiskTask {
             Ok(Some(m)) => Some(Arc::new(FlatBook {
                 computed_ms: now_ms,
                 incremental: m.incremental,
+                asset_vol_annualised: m.asset_vol_annualised,
             })),
             Ok(None) => None,
             Err(e) => {
@@ -223,11 +227,22 @@ impl RiskTask {
             .map_err(|e| e.to_string())?;
         let incremental = IncrementalVar::new(&names, &cov, &exposures, SNAPSHOT_CONFIDENCE, 1)
             .map_err(|e| e.to_string())?;
+        // EWMA rather than the 60-day sample: volatility scaling should react to
+        // a regime change within days. NaN marks an asset whose estimate failed;
+        // the order path refuses to scale (fail closed) on it.
+        let asset_vol_annualised = (0..names.len())
+            .map(|i| {
+                ewma_vol_daily(&returns.column(i), VOL_SCALING_EWMA_LAMBDA)
+                    .map(annualise_vol)
+                    .unwrap_or(f64::NAN)
+            })
+            .collect();
         Ok(Some(MarkedBook {
             names,
             aligned,
             exposures,
             incremental,
+            asset_vol_annualised,
         }))
     }
 
@@ -247,6 +262,7 @@ impl RiskTask {
             aligned,
             exposures,
             incremental,
+            asset_vol_annualised,
         }) = self.mark(&book, max_age, now_ms)?
         else {
             return Ok(None);
@@ -350,6 +366,7 @@ impl RiskTask {
             capital_usd,
             incremental,
             exposures_usd: exposures,
+            asset_vol_annualised,
             equity_usd,
             peak_equity_usd: track.peak,
             drawdown_pct,
@@ -407,6 +424,7 @@ struct MarkedBook {
     aligned: Vec<Vec<f64>>,
     exposures: Vec<f64>,
     incremental: IncrementalVar,
+    asset_vol_annualised: Vec<f64>,
 }
 
 /// Filled position plus open buys minus open sells, in base units.

@@ -80,6 +80,26 @@ pub struct PortfolioRules {
     pub max_drawdown_pct: Option<f64>,
     /// A snapshot older than this is treated as missing (fail closed).
     pub max_snapshot_age_ms: i64,
+    /// Per-symbol position limits scaled by target / asset volatility; None: off.
+    pub volatility_scaling: Option<VolatilityScaling>,
+}
+
+/// `volatility_scaling = true`: the per-symbol position limits (max position
+/// qty and notional, single-position % of capital) are multiplied by
+/// `min(target_volatility / asset_volatility, max_scale)`, both annualised, the
+/// asset's from the latest risk snapshot (EWMA, λ = 0.94).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VolatilityScaling {
+    pub target_volatility_pct: f64,
+    /// Cap on the factor; 1 (the default) never loosens a configured limit.
+    pub max_scale: f64,
+}
+
+impl VolatilityScaling {
+    /// The factor for an asset with annualised volatility `asset_vol_pct`.
+    pub fn factor(&self, asset_vol_pct: f64) -> f64 {
+        (self.target_volatility_pct / asset_vol_pct).min(self.max_scale)
+    }
 }
 
 impl PortfolioRules {
@@ -93,6 +113,7 @@ impl PortfolioRules {
             || self.correlation_limit_pct.is_some()
             || self.max_sector_exposure_pct.is_some()
             || self.max_leverage.is_some()
+            || self.volatility_scaling.is_some()
     }
 }
 

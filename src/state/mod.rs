@@ -464,6 +464,7 @@ impl Engine {
                             computed_ms: r.computed_ms,
                             incremental: &r.incremental,
                             exposures_usd: &r.exposures_usd,
+                            asset_vol_annualised: &r.asset_vol_annualised,
                         }),
                         // Not marked yet: only an account with nothing held or
                         // on order may be priced as the flat book.
@@ -477,6 +478,7 @@ impl Engine {
                                 computed_ms: f.computed_ms,
                                 incremental: &f.incremental,
                                 exposures_usd: &[],
+                                asset_vol_annualised: &f.asset_vol_annualised,
                             })
                         }
                         _ => None,
