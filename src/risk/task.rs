@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use super::alert::{self, AlertState};
 use super::board::FlatBook;
 use super::covariance::sample_covariance;
 use super::returns::{ReturnKind, ReturnsMatrix};
@@ -25,7 +26,6 @@ use super::{AccountRisk, IncrementalVar};
 use crate::config::RiskConfig;
 use crate::market::history::History;
 use crate::model::{AccountId, Side, USD_STABLE_ASSETS};
-use crate::rules::portfolio::Z95_OVER_Z99;
 use crate::rules::{RuleSet, TradingState};
 use crate::state::{Account, BookSnapshot, Engine};
 use crate::telemetry;
@@ -41,9 +41,6 @@ const MAX_EQUITY_SAMPLES: usize = 2000;
 /// Shortest gap between two recomputes triggered by fills (orders under
 /// portfolio limits wait for the snapshot that includes a new position).
 const MIN_RECOMPUTE_GAP: Duration = Duration::from_millis(200);
-/// Alert levels from the seed: share of a limit at which a warning is logged.
-const ALERT_VAR: f64 = 0.90;
-const ALERT_DRAWDOWN: f64 = 0.80;
 
 /// Wakes the task early (after fills) and stops it.
 #[derive(Default)]
@@ -78,8 +75,8 @@ impl Wake {
 struct EquityTrack {
     samples: Vec<f64>,
     peak: f64,
-    alerted_var: bool,
-    alerted_drawdown: bool,
+    /// Which limits are over their alert level (alerts fire once per crossing).
+    alerts: AlertState,
     /// This task switched the account to reduce-only for drawdown.
     tripped: bool,
 }
@@ -301,8 +298,7 @@ impl RiskTask {
             .or_insert_with(|| EquityTrack {
                 samples: Vec::new(),
                 peak: equity_usd,
-                alerted_var: false,
-                alerted_drawdown: false,
+                alerts: AlertState::default(),
                 tripped: false,
             });
         let state = book.trading_state.unwrap_or(TradingState::Active);
@@ -377,12 +373,6 @@ impl RiskTask {
         // Limits enforced here rather than per order.
         if let Some(p) = &account_rules.portfolio {
             if let Some(limit) = p.max_drawdown_pct {
-                let util = drawdown_pct / limit;
-                if util >= ALERT_DRAWDOWN && !track.alerted_drawdown {
-                    tracing::warn!(account = %account.label, drawdown_pct, limit, "drawdown at {:.0}% of its limit", util * 100.0);
-                }
-                track.alerted_drawdown = util >= ALERT_DRAWDOWN;
-                telemetry::limit_utilization(&account.label, "max_drawdown_pct", util);
                 if drawdown_pct > limit && state == TradingState::Active {
                     let why = format!(
                         "drawdown {:.2}% from peak equity {:.2} USD exceeds max_drawdown_pct {}%",
@@ -401,17 +391,31 @@ impl RiskTask {
                     }
                 }
             }
-            let var95 = risk.incremental.var_usd * Z95_OVER_Z99;
-            if let Some(limit) = p
-                .daily_var_limit_usd
-                .or(p.daily_var_95_pct.map(|x| x / 100.0 * capital_usd))
-            {
-                let util = var95 / limit;
-                telemetry::limit_utilization(&account.label, "daily_var_95", util);
-                if util >= ALERT_VAR && !track.alerted_var {
-                    tracing::warn!(account = %account.label, var95_usd = var95, limit_usd = limit, "1-day 95% VaR at {:.0}% of its limit", util * 100.0);
-                }
-                track.alerted_var = util >= ALERT_VAR;
+        }
+        for u in alert::utilisations(
+            &risk,
+            account_rules.portfolio.as_ref(),
+            account_rules.max_single_position_pct,
+            &rules.sectors,
+        ) {
+            // The admin API owns this gauge (filled positions, refreshed on
+            // scrape); here it would flip between two definitions.
+            if u.limit != "max_single_position_pct" {
+                telemetry::limit_utilization(&account.label, u.limit, u.utilisation);
+            }
+            if track.alerts.crossed(&u) {
+                tracing::warn!(
+                    target: "riskgate::alert",
+                    account = %account.label,
+                    limit = u.limit,
+                    utilisation = u.utilisation,
+                    threshold = u.threshold,
+                    "{} at {:.0}% of its limit (alert level {:.0}%)",
+                    u.limit,
+                    u.utilisation * 100.0,
+                    u.threshold * 100.0
+                );
+                telemetry::alert(&account.label, u.limit);
             }
         }
         Ok(Some(risk))

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ruleset::{
-    AccountRules, BreakerRule, EnvOverrides, PortfolioRules, RateRule, RuleSet, SymbolRules,
-    VolatilityScaling, DEFAULTS,
+    AccountRules, AlertLevels, BreakerRule, EnvOverrides, PortfolioRules, RateRule, RuleSet,
+    SymbolRules, VolatilityScaling, DEFAULTS,
 };
 use crate::config::{SourceError, SourceErrors};
 use crate::model::Fixed;
@@ -55,6 +55,10 @@ struct PortfolioSection {
     volatility_scaling: Option<Spanned<bool>>,
     target_volatility_pct: Option<Spanned<f64>>,
     max_scale: Option<Spanned<f64>>,
+    alert_var_pct: Option<Spanned<f64>>,
+    alert_concentration_pct: Option<Spanned<f64>>,
+    alert_drawdown_pct: Option<Spanned<f64>>,
+    alert_correlation_pct: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -475,6 +479,25 @@ pub fn build(
                         1000.0,
                     ),
                     max_scale: v.number(&x.max_scale, "max_scale", 0.0, 100.0),
+                    alert_var_pct: v.number(&x.alert_var_pct, "alert_var_pct", 0.0, 100.0),
+                    alert_concentration_pct: v.number(
+                        &x.alert_concentration_pct,
+                        "alert_concentration_pct",
+                        0.0,
+                        100.0,
+                    ),
+                    alert_drawdown_pct: v.number(
+                        &x.alert_drawdown_pct,
+                        "alert_drawdown_pct",
+                        0.0,
+                        100.0,
+                    ),
+                    alert_correlation_pct: v.number(
+                        &x.alert_correlation_pct,
+                        "alert_correlation_pct",
+                        0.0,
+                        100.0,
+                    ),
                 },
             );
             // Scaling without a target cannot be applied: refuse the file rather
@@ -583,6 +606,16 @@ pub fn build(
                     max_scale: v.max_scale.unwrap_or(1.0),
                 }),
                 _ => None,
+            },
+            alert_levels: {
+                let d = AlertLevels::default();
+                let level = |pct: Option<f64>, default: f64| pct.map_or(default, |p| p / 100.0);
+                AlertLevels {
+                    var: level(v.alert_var_pct, d.var),
+                    concentration: level(v.alert_concentration_pct, d.concentration),
+                    drawdown: level(v.alert_drawdown_pct, d.drawdown),
+                    correlation: level(v.alert_correlation_pct, d.correlation),
+                }
             },
         };
         (rules.checks_orders() || rules.max_drawdown_pct.is_some()).then_some(rules)
@@ -724,6 +757,10 @@ struct PortfolioValues {
     volatility_scaling: Option<bool>,
     target_volatility_pct: Option<f64>,
     max_scale: Option<f64>,
+    alert_var_pct: Option<f64>,
+    alert_concentration_pct: Option<f64>,
+    alert_drawdown_pct: Option<f64>,
+    alert_correlation_pct: Option<f64>,
 }
 
 impl PortfolioValues {
@@ -744,6 +781,10 @@ impl PortfolioValues {
             volatility_scaling: self.volatility_scaling.or(g.volatility_scaling),
             target_volatility_pct: self.target_volatility_pct.or(g.target_volatility_pct),
             max_scale: self.max_scale.or(g.max_scale),
+            alert_var_pct: self.alert_var_pct.or(g.alert_var_pct),
+            alert_concentration_pct: self.alert_concentration_pct.or(g.alert_concentration_pct),
+            alert_drawdown_pct: self.alert_drawdown_pct.or(g.alert_drawdown_pct),
+            alert_correlation_pct: self.alert_correlation_pct.or(g.alert_correlation_pct),
         }
     }
 }
@@ -834,6 +875,14 @@ mod tests {
         assert_eq!(general.factor(10.0), 1.0);
         assert_eq!(scaling(Some("alice")).expect("inherited").max_scale, 1.5);
         assert_eq!(scaling(Some("bob")), None);
+        // Alert levels: the seed's by default.
+        let levels = r
+            .account(None)
+            .portfolio
+            .as_ref()
+            .expect("rules")
+            .alert_levels;
+        assert_eq!(levels, AlertLevels::default());
 
         let e = build(
             &[src(

@@ -13,5 +13,6 @@ pub use check::{check, Accepted, Decision, OrderContext, PriceView, TradingState
 pub use portfolio::{PortfolioView, RiskState};
 pub use reason::{Fault, RejectReason, Rejection};
 pub use ruleset::{
-    AccountRules, EnvOverrides, PortfolioRules, RuleSet, SymbolRules, VolatilityScaling,
+    AccountRules, AlertLevels, EnvOverrides, PortfolioRules, RuleSet, SymbolRules,
+    VolatilityScaling,
 };

@@ -82,6 +82,33 @@ pub struct PortfolioRules {
     pub max_snapshot_age_ms: i64,
     /// Per-symbol position limits scaled by target / asset volatility; None: off.
     pub volatility_scaling: Option<VolatilityScaling>,
+    /// Utilisation at which the risk task raises an alert, per kind of limit.
+    pub alert_levels: AlertLevels,
+}
+
+/// Share of a limit (0.9 = 90 %) at which the risk task logs an alert
+/// (`riskgate::alert`) and counts it, once per upward crossing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AlertLevels {
+    /// VaR limits (USD and % of capital, 1 and 30 days) and portfolio volatility.
+    pub var: f64,
+    /// Single position and sector exposure as % of capital, and leverage.
+    pub concentration: f64,
+    pub drawdown: f64,
+    /// Correlation of an added-to asset with the book's largest position.
+    pub correlation: f64,
+}
+
+impl Default for AlertLevels {
+    /// The seed's levels: 90 % VaR, 85 % concentration, 80 % drawdown, 75 % correlation.
+    fn default() -> Self {
+        AlertLevels {
+            var: 0.90,
+            concentration: 0.85,
+            drawdown: 0.80,
+            correlation: 0.75,
+        }
+    }
 }
 
 /// `volatility_scaling = true`: the per-symbol position limits (max position
