@@ -34,6 +34,8 @@ use crate::telemetry;
 pub const SNAPSHOT_CONFIDENCE: f64 = 0.99;
 /// Days of returns in the order-path covariance.
 pub const COV_LOOKBACK_DAYS: usize = 60;
+/// How the reason of a drawdown switch to reduce-only starts (recognised after a restart).
+const DRAWDOWN_WHY_PREFIX: &str = "drawdown ";
 /// EWMA decay of the per-asset volatility used by volatility scaling (RiskMetrics daily).
 pub const VOL_SCALING_EWMA_LAMBDA: f64 = 0.94;
 /// Equity samples kept per account.
@@ -292,16 +294,21 @@ impl RiskTask {
         } else {
             capital_usd
         };
+        let state = book.trading_state.unwrap_or(TradingState::Active);
         let track = self
             .equity
             .entry(account.id)
             .or_insert_with(|| EquityTrack {
                 samples: Vec::new(),
-                peak: equity_usd,
+                // The journaled peak survives a restart: drawdown does not
+                // start again from zero.
+                peak: book.equity_peak_usd.unwrap_or(equity_usd),
                 alerts: AlertState::default(),
-                tripped: false,
+                // A drawdown switch from before a restart still re-bases the
+                // peak when an admin resumes the account.
+                tripped: state == TradingState::ReduceOnly
+                    && book.trading_state_why.starts_with(DRAWDOWN_WHY_PREFIX),
             });
-        let state = book.trading_state.unwrap_or(TradingState::Active);
         if track.tripped && state == TradingState::Active {
             // An admin resumed the account after a drawdown switch: measure
             // drawdown from here, or the next pass would switch it straight back.
@@ -309,6 +316,11 @@ impl RiskTask {
             track.peak = equity_usd;
         }
         track.peak = track.peak.max(equity_usd);
+        if book.equity_peak_usd != Some(track.peak) && track.peak.is_finite() {
+            if let Err(e) = self.engine.set_equity_peak(account, track.peak) {
+                tracing::error!(error = %e, "could not journal the equity peak (a restart would reset drawdown)");
+            }
+        }
         track.samples.push(equity_usd);
         if track.samples.len() > MAX_EQUITY_SAMPLES {
             track.samples.remove(0);
@@ -375,7 +387,7 @@ impl RiskTask {
             if let Some(limit) = p.max_drawdown_pct {
                 if drawdown_pct > limit && state == TradingState::Active {
                     let why = format!(
-                        "drawdown {:.2}% from peak equity {:.2} USD exceeds max_drawdown_pct {}%",
+                        "{DRAWDOWN_WHY_PREFIX}{:.2}% from peak equity {:.2} USD exceeds max_drawdown_pct {}%",
                         drawdown_pct, track.peak, limit
                     );
                     match self.engine.set_trading_state(

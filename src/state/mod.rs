@@ -236,6 +236,7 @@ impl Engine {
                 | Event::Released { account, .. }
                 | Event::Discovered { account, .. }
                 | Event::Holdings { account, .. }
+                | Event::EquityPeak { account, .. }
                 | Event::Snapshot { account, .. }
                 | Event::TradingState {
                     account: Some(account),
@@ -818,6 +819,20 @@ impl Engine {
             why,
             "trading state changed"
         );
+        Ok(())
+    }
+
+    /// Sets the account's equity peak for the drawdown limit; journaled first,
+    /// so the peak survives a restart.
+    pub fn set_equity_peak(&self, account: &Account, peak_usd: f64) -> Result<(), JournalError> {
+        let ev = Event::EquityPeak {
+            account: account.id,
+            peak_usd,
+            ts_ms: self.clock.now_ms(),
+        };
+        let mut book = account.book.lock();
+        self.journal.append(&ev)?;
+        book.apply(&ev);
         Ok(())
     }
 
