@@ -16,6 +16,7 @@ pub const UPSTREAM_DURATION: &str = "riskgate_upstream_duration_seconds";
 pub const UPSTREAM_ERRORS_TOTAL: &str = "riskgate_upstream_errors_total";
 pub const POSITION_NOTIONAL: &str = "riskgate_position_notional_usd";
 pub const LIMIT_UTILIZATION: &str = "riskgate_limit_utilization_ratio";
+pub const ALERTS_TOTAL: &str = "riskgate_alerts_total";
 pub const DAILY_TRADES: &str = "riskgate_daily_trades";
 pub const OPEN_ORDERS: &str = "riskgate_open_orders";
 pub const UNKNOWN_OUTCOME_ORDERS: &str = "riskgate_unknown_outcome_orders";
@@ -83,6 +84,10 @@ fn describe() {
         "Filled position at reference price, USD"
     );
     describe_gauge!(LIMIT_UTILIZATION, "Used / limit for each account limit");
+    describe_counter!(
+        ALERTS_TOTAL,
+        "Limit utilisation crossing its alert level upward, by account and limit"
+    );
     describe_gauge!(DAILY_TRADES, "Orders accepted today (UTC)");
     describe_gauge!(OPEN_ORDERS, "Orders counted as live");
     describe_gauge!(
@@ -209,6 +214,10 @@ pub fn position_notional(account: &str, asset: &str, usd: f64) {
 
 pub fn limit_utilization(account: &str, limit: &'static str, ratio: f64) {
     gauge!(LIMIT_UTILIZATION, "account" => account.to_string(), "limit" => limit).set(ratio);
+}
+
+pub fn alert(account: &str, limit: &'static str) {
+    counter!(ALERTS_TOTAL, "account" => account.to_string(), "limit" => limit).increment(1);
 }
 
 pub fn breaker_open(symbol: &str, open: bool) {

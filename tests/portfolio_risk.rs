@@ -35,6 +35,15 @@ fn start(portfolio: &str) -> Gateway {
 
 /// As `start`, with extra environment variables for the config.
 fn start_with(portfolio: &str, extra_env: Vec<(String, String)>) -> Gateway {
+    start_in(portfolio, extra_env, None)
+}
+
+/// As `start_with`, keeping state in `state_dir` (to restart on the same journal).
+fn start_in(
+    portfolio: &str,
+    extra_env: Vec<(String, String)>,
+    state_dir: Option<std::path::PathBuf>,
+) -> Gateway {
     let rules = Rules::open()
         .account("capital_usd", "1000000.0")
         .extra(portfolio)
@@ -56,6 +65,7 @@ fn start_with(portfolio: &str, extra_env: Vec<(String, String)>) -> Gateway {
         rules: vec![("limits.toml".into(), rules)],
         config_tail: tail,
         env,
+        state_dir,
         ..Default::default()
     });
     gw.wait_for_price("BTCUSDT");
@@ -436,6 +446,66 @@ fn leverage_limit_counts_gross_exposure_after_the_order() {
     );
 }
 
+/// EWMA (λ = 0.94, zero-mean, weights normalised) daily volatility, annualised with 365.
+fn ewma_vol_annualised(returns: &[f64]) -> f64 {
+    let n = returns.len();
+    let weights: Vec<f64> = (0..n).map(|t| 0.94f64.powi((n - 1 - t) as i32)).collect();
+    let total: f64 = weights.iter().sum();
+    let var: f64 = returns
+        .iter()
+        .zip(&weights)
+        .map(|(r, w)| w / total * r * r)
+        .sum();
+    (var * 365.0).sqrt()
+}
+
+#[test]
+fn volatility_scaling_shrinks_the_position_limit_by_target_over_asset_volatility() {
+    // Target 1 % against BTC's ~tens of % annualised: a factor of a few hundredths
+    // on max_position_qty = 2 BTC. alpha scales, beta does not.
+    let gw = start(
+        "[portfolio.alpha]\nvolatility_scaling = true\ntarget_volatility_pct = 1.0\n\
+         [account.\"*\".symbol.BTCUSDT]\nmax_position_qty = 2.0\n",
+    );
+    let r = fresh_risk(&gw, "alpha");
+    let vol = r.asset_vol_annualised[idx(&r, "BTC")];
+    // The snapshot's volatility is the EWMA of the daily closes (recomputed here;
+    // 300 returns hold all but 0.94^300 of the weight).
+    let expected_vol = ewma_vol_annualised(&daily_log_returns(&gw, "BTCUSDT", 300));
+    assert!(close(vol, expected_vol, 1e-6), "{vol} vs {expected_vol}");
+    let factor = 0.01 / vol;
+    assert!(factor < 1.0, "{factor}");
+    let limit_qty = 2.0 * factor;
+
+    let over = format!("{:.5}", limit_qty * 1.05);
+    let why = assert_refused(
+        &probe(&gw, "alpha", "BTCUSDT", "BUY", &over),
+        "max_position_qty",
+    );
+    let said_limit = number_after(&why, "exceeds limit ");
+    assert!((said_limit - limit_qty).abs() < 1e-8, "{why}: {limit_qty}");
+    assert!(why.contains("configured 2 x volatility scale "), "{why}");
+    let said_factor = number_after(&why, "volatility scale ");
+    assert!((said_factor - factor).abs() < 1e-4, "{why}: {factor}");
+    let said_vol = number_after(&why, "asset volatility ");
+    assert!((said_vol - vol * 100.0).abs() < 0.01, "{why}: {vol}");
+
+    // Under the scaled limit: fills. The unscaled account takes the same order.
+    let under = format!("{:.5}", limit_qty * 0.9);
+    fill(&gw, "alpha", "BTCUSDT", "BUY", &under);
+    assert_accepted(&probe(&gw, "beta", "BTCUSDT", "BUY", &over));
+    // 0.9 + 0.2 of the scaled limit is over it.
+    let rest = format!("{:.5}", limit_qty * 0.2);
+    fresh_risk(&gw, "alpha");
+    assert_refused(
+        &probe(&gw, "alpha", "BTCUSDT", "BUY", &rest),
+        "max_position_qty",
+    );
+    // Reducing orders pass whatever the limit.
+    let half = format!("{:.5}", limit_qty * 0.45);
+    fill(&gw, "alpha", "BTCUSDT", "SELL", &half);
+}
+
 #[test]
 fn sector_exposure_sums_the_sector_and_ignores_other_assets() {
     let gw = start(
@@ -643,6 +713,109 @@ fn drawdown_switches_the_account_to_reduce_only_until_an_admin_resumes_it() {
     assert!(r.drawdown_pct.abs() < 0.3, "drawdown {}", r.drawdown_pct);
     assert_eq!(account_status(&gw, "alpha")["trading_state"], "active");
     assert_accepted(&probe(&gw, "alpha", "BTCUSDT", "BUY", "0.1"));
+}
+
+/// Moves the manual clock forward one hour and waits for the paper market.
+fn step_an_hour(gw: &Gateway) {
+    let engine = &gw.app().engine;
+    gw.clock.advance_ms(3_600_000);
+    let now = gw.clock.now_ms();
+    wait_until(
+        "the paper market to catch up",
+        Duration::from_secs(10),
+        || {
+            engine
+                .prices
+                .get("BTCUSDT")
+                .is_some_and(|p| p.seen_ms >= now)
+        },
+    );
+}
+
+/// Clock moves the restart test replays exactly: the seeded paper walk is a
+/// fixed function of the steps the manual clock takes.
+#[derive(Clone, Copy)]
+enum Move {
+    /// `step_an_hour`.
+    Hour,
+    /// The millisecond a `fresh_risk` advances.
+    Ms,
+}
+
+#[test]
+fn the_drawdown_peak_survives_a_restart() {
+    // Riskgate stops without any shutdown write (the journal is written record
+    // by record, as before a kill -9) and starts again on the same journal, its
+    // new manual clock stepped exactly as before so the prices are the same.
+    // Before the crash a risk pass runs every hour, so the peak is the highest
+    // hourly equity; after it only one pass runs, at the crash instant. A peak
+    // lost in the restart would be the equity at the start, well below.
+    let state = tempfile::tempdir().expect("state dir");
+    let state_dir = state.path().join("state");
+    let mut gw = start_in(
+        "[portfolio.alpha]\nmax_drawdown_pct = 90.0\n",
+        Vec::new(),
+        Some(state_dir.clone()),
+    );
+    fill(&gw, "alpha", "BTCUSDT", "BUY", "10");
+    let start_equity = fresh_risk(&gw, "alpha").equity_usd;
+    let mut moves = vec![Move::Ms];
+    // Up by 0.2 % of capital, then down 0.3 % from the peak, hour by hour.
+    let mut fallen = None;
+    for _ in 0..24 * 60 {
+        step_an_hour(&gw);
+        let r = fresh_risk(&gw, "alpha");
+        moves.extend([Move::Hour, Move::Ms]);
+        if r.peak_equity_usd > start_equity + 0.002 * CAPITAL && r.drawdown_pct > 0.3 {
+            fallen = Some(r);
+            break;
+        }
+    }
+    let fallen =
+        fallen.expect("the seeded BTC path never rose 0.2 % and then fell 0.3 % in 60 days");
+    let crash_ms = gw.clock.now_ms();
+    assert!(
+        journal_text(&gw).contains("equity_peak"),
+        "no equity peak in the journal"
+    );
+    gw.stop();
+
+    // Restart with a 0.3 % drawdown limit: measured from the journaled peak, the
+    // same fall switches the account to reduce-only at the crash instant.
+    let gw = start_in(
+        "[portfolio.alpha]\nmax_drawdown_pct = 0.3\n",
+        Vec::new(),
+        Some(state_dir),
+    );
+    let (last, replay) = moves.split_last().expect("moves");
+    assert!(matches!(last, Move::Ms));
+    for m in replay {
+        match m {
+            Move::Hour => step_an_hour(&gw),
+            Move::Ms => gw.clock.advance_ms(1),
+        }
+    }
+    let after = fresh_risk(&gw, "alpha");
+    assert_eq!(gw.clock.now_ms(), crash_ms, "not the crash instant");
+    assert!(
+        close(after.equity_usd, fallen.equity_usd, 1e-12),
+        "equity {} after restart vs {} before: not the same prices",
+        after.equity_usd,
+        fallen.equity_usd
+    );
+    assert!(
+        close(after.peak_equity_usd, fallen.peak_equity_usd, 1e-12),
+        "peak {} after restart vs {} before",
+        after.peak_equity_usd,
+        fallen.peak_equity_usd
+    );
+    assert!(
+        close(after.drawdown_pct, fallen.drawdown_pct, 1e-6),
+        "drawdown {} after restart vs {} before",
+        after.drawdown_pct,
+        fallen.drawdown_pct
+    );
+    assert_eq!(account_status(&gw, "alpha")["trading_state"], "reduce_only");
 }
 
 /// Every file under the state directory, as (lossy) text.

@@ -21,6 +21,8 @@ pub struct AccountRisk {
     /// Signed exposure per asset (same order as `incremental.assets`), USD:
     /// filled position plus open buys minus open sells, at reference prices.
     pub exposures_usd: Vec<f64>,
+    /// Annualised EWMA (λ = 0.94) volatility per asset, same order; fraction.
+    pub asset_vol_annualised: Vec<f64>,
     pub equity_usd: f64,
     pub peak_equity_usd: f64,
     pub drawdown_pct: f64,
@@ -45,6 +47,8 @@ impl AccountRisk {
 pub struct FlatBook {
     pub computed_ms: i64,
     pub incremental: IncrementalVar,
+    /// As [`AccountRisk::asset_vol_annualised`].
+    pub asset_vol_annualised: Vec<f64>,
 }
 
 #[derive(Default)]

@@ -22,6 +22,7 @@
 //! number: the gateway fails closed. Formulas and conventions are documented
 //! per module and collected in `docs/risk-analytics.md`.
 
+pub mod alert;
 pub mod attribution;
 pub mod board;
 pub mod covariance;

@@ -16,15 +16,16 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use super::alert::{self, AlertState};
 use super::board::FlatBook;
 use super::covariance::sample_covariance;
 use super::returns::{ReturnKind, ReturnsMatrix};
 use super::snapshot::{compute_snapshot, AssetInput, RiskInputs, RiskParams};
+use super::volatility::{annualise_vol, ewma_vol_daily};
 use super::{AccountRisk, IncrementalVar};
 use crate::config::RiskConfig;
 use crate::market::history::History;
 use crate::model::{AccountId, Side, USD_STABLE_ASSETS};
-use crate::rules::portfolio::Z95_OVER_Z99;
 use crate::rules::{RuleSet, TradingState};
 use crate::state::{Account, BookSnapshot, Engine};
 use crate::telemetry;
@@ -33,14 +34,15 @@ use crate::telemetry;
 pub const SNAPSHOT_CONFIDENCE: f64 = 0.99;
 /// Days of returns in the order-path covariance.
 pub const COV_LOOKBACK_DAYS: usize = 60;
+/// How the reason of a drawdown switch to reduce-only starts (recognised after a restart).
+const DRAWDOWN_WHY_PREFIX: &str = "drawdown ";
+/// EWMA decay of the per-asset volatility used by volatility scaling (RiskMetrics daily).
+pub const VOL_SCALING_EWMA_LAMBDA: f64 = 0.94;
 /// Equity samples kept per account.
 const MAX_EQUITY_SAMPLES: usize = 2000;
 /// Shortest gap between two recomputes triggered by fills (orders under
 /// portfolio limits wait for the snapshot that includes a new position).
 const MIN_RECOMPUTE_GAP: Duration = Duration::from_millis(200);
-/// Alert levels from the seed: share of a limit at which a warning is logged.
-const ALERT_VAR: f64 = 0.90;
-const ALERT_DRAWDOWN: f64 = 0.80;
 
 /// Wakes the task early (after fills) and stops it.
 #[derive(Default)]
@@ -75,8 +77,8 @@ impl Wake {
 struct EquityTrack {
     samples: Vec<f64>,
     peak: f64,
-    alerted_var: bool,
-    alerted_drawdown: bool,
+    /// Which limits are over their alert level (alerts fire once per crossing).
+    alerts: AlertState,
     /// This task switched the account to reduce-only for drawdown.
     tripped: bool,
 }
@@ -141,6 +143,7 @@ impl RiskTask {
             Ok(Some(m)) => Some(Arc::new(FlatBook {
                 computed_ms: now_ms,
                 incremental: m.incremental,
+                asset_vol_annualised: m.asset_vol_annualised,
             })),
             Ok(None) => None,
             Err(e) => {
@@ -223,11 +226,22 @@ impl RiskTask {
             .map_err(|e| e.to_string())?;
         let incremental = IncrementalVar::new(&names, &cov, &exposures, SNAPSHOT_CONFIDENCE, 1)
             .map_err(|e| e.to_string())?;
+        // EWMA rather than the 60-day sample: volatility scaling should react to
+        // a regime change within days. NaN marks an asset whose estimate failed;
+        // the order path refuses to scale (fail closed) on it.
+        let asset_vol_annualised = (0..names.len())
+            .map(|i| {
+                ewma_vol_daily(&returns.column(i), VOL_SCALING_EWMA_LAMBDA)
+                    .map(annualise_vol)
+                    .unwrap_or(f64::NAN)
+            })
+            .collect();
         Ok(Some(MarkedBook {
             names,
             aligned,
             exposures,
             incremental,
+            asset_vol_annualised,
         }))
     }
 
@@ -247,6 +261,7 @@ impl RiskTask {
             aligned,
             exposures,
             incremental,
+            asset_vol_annualised,
         }) = self.mark(&book, max_age, now_ms)?
         else {
             return Ok(None);
@@ -279,17 +294,21 @@ impl RiskTask {
         } else {
             capital_usd
         };
+        let state = book.trading_state.unwrap_or(TradingState::Active);
         let track = self
             .equity
             .entry(account.id)
             .or_insert_with(|| EquityTrack {
                 samples: Vec::new(),
-                peak: equity_usd,
-                alerted_var: false,
-                alerted_drawdown: false,
-                tripped: false,
+                // The journaled peak survives a restart: drawdown does not
+                // start again from zero.
+                peak: book.equity_peak_usd.unwrap_or(equity_usd),
+                alerts: AlertState::default(),
+                // A drawdown switch from before a restart still re-bases the
+                // peak when an admin resumes the account.
+                tripped: state == TradingState::ReduceOnly
+                    && book.trading_state_why.starts_with(DRAWDOWN_WHY_PREFIX),
             });
-        let state = book.trading_state.unwrap_or(TradingState::Active);
         if track.tripped && state == TradingState::Active {
             // An admin resumed the account after a drawdown switch: measure
             // drawdown from here, or the next pass would switch it straight back.
@@ -297,6 +316,11 @@ impl RiskTask {
             track.peak = equity_usd;
         }
         track.peak = track.peak.max(equity_usd);
+        if book.equity_peak_usd != Some(track.peak) && track.peak.is_finite() {
+            if let Err(e) = self.engine.set_equity_peak(account, track.peak) {
+                tracing::error!(error = %e, "could not journal the equity peak (a restart would reset drawdown)");
+            }
+        }
         track.samples.push(equity_usd);
         if track.samples.len() > MAX_EQUITY_SAMPLES {
             track.samples.remove(0);
@@ -350,6 +374,7 @@ impl RiskTask {
             capital_usd,
             incremental,
             exposures_usd: exposures,
+            asset_vol_annualised,
             equity_usd,
             peak_equity_usd: track.peak,
             drawdown_pct,
@@ -360,15 +385,9 @@ impl RiskTask {
         // Limits enforced here rather than per order.
         if let Some(p) = &account_rules.portfolio {
             if let Some(limit) = p.max_drawdown_pct {
-                let util = drawdown_pct / limit;
-                if util >= ALERT_DRAWDOWN && !track.alerted_drawdown {
-                    tracing::warn!(account = %account.label, drawdown_pct, limit, "drawdown at {:.0}% of its limit", util * 100.0);
-                }
-                track.alerted_drawdown = util >= ALERT_DRAWDOWN;
-                telemetry::limit_utilization(&account.label, "max_drawdown_pct", util);
                 if drawdown_pct > limit && state == TradingState::Active {
                     let why = format!(
-                        "drawdown {:.2}% from peak equity {:.2} USD exceeds max_drawdown_pct {}%",
+                        "{DRAWDOWN_WHY_PREFIX}{:.2}% from peak equity {:.2} USD exceeds max_drawdown_pct {}%",
                         drawdown_pct, track.peak, limit
                     );
                     match self.engine.set_trading_state(
@@ -384,17 +403,31 @@ impl RiskTask {
                     }
                 }
             }
-            let var95 = risk.incremental.var_usd * Z95_OVER_Z99;
-            if let Some(limit) = p
-                .daily_var_limit_usd
-                .or(p.daily_var_95_pct.map(|x| x / 100.0 * capital_usd))
-            {
-                let util = var95 / limit;
-                telemetry::limit_utilization(&account.label, "daily_var_95", util);
-                if util >= ALERT_VAR && !track.alerted_var {
-                    tracing::warn!(account = %account.label, var95_usd = var95, limit_usd = limit, "1-day 95% VaR at {:.0}% of its limit", util * 100.0);
-                }
-                track.alerted_var = util >= ALERT_VAR;
+        }
+        for u in alert::utilisations(
+            &risk,
+            account_rules.portfolio.as_ref(),
+            account_rules.max_single_position_pct,
+            &rules.sectors,
+        ) {
+            // The admin API owns this gauge (filled positions, refreshed on
+            // scrape); here it would flip between two definitions.
+            if u.limit != "max_single_position_pct" {
+                telemetry::limit_utilization(&account.label, u.limit, u.utilisation);
+            }
+            if track.alerts.crossed(&u) {
+                tracing::warn!(
+                    target: "riskgate::alert",
+                    account = %account.label,
+                    limit = u.limit,
+                    utilisation = u.utilisation,
+                    threshold = u.threshold,
+                    "{} at {:.0}% of its limit (alert level {:.0}%)",
+                    u.limit,
+                    u.utilisation * 100.0,
+                    u.threshold * 100.0
+                );
+                telemetry::alert(&account.label, u.limit);
             }
         }
         Ok(Some(risk))
@@ -407,6 +440,7 @@ struct MarkedBook {
     aligned: Vec<Vec<f64>>,
     exposures: Vec<f64>,
     incremental: IncrementalVar,
+    asset_vol_annualised: Vec<f64>,
 }
 
 /// Filled position plus open buys minus open sells, in base units.

@@ -282,6 +282,20 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
         );
     }
 
+    // Volatility scaling: the per-symbol position limits shrink (or, up to
+    // max_scale, grow) with target / asset volatility from the risk snapshot.
+    // The one exception to RejectReason order: without a usable volatility the
+    // position limits have no value, so `portfolio_risk_unavailable` comes first.
+    let vol_scale = match &ctx.portfolio {
+        Some(view) => super::portfolio::volatility_scale(view)?,
+        None => None,
+    };
+    let factor = vol_scale.map_or(1.0, |v| v.factor);
+    let explain = |configured: String| match &vol_scale {
+        Some(v) => format!(" ({})", v.describe(configured)),
+        None => String::new(),
+    };
+
     // Worst case: the position plus every open order on the same side, plus this one.
     let worst_qty = match o.side {
         Side::Buy => ctx
@@ -294,25 +308,38 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
             .saturating_sub(qty),
     }
     .abs();
-    if let Some(max) = ctx.symbol.max_position_qty {
+    if let Some(configured) = ctx.symbol.max_position_qty {
+        // Scaled in f64, rounded to 1e-8; a product that does not fit refuses
+        // everything rather than falling back to the unscaled limit.
+        let max = if vol_scale.is_some() {
+            Fixed::from_f64(configured.to_f64() * factor).unwrap_or(Fixed::ZERO)
+        } else {
+            configured
+        };
         if worst_qty > max {
             return reject(
                 RejectReason::MaxPositionQty,
                 format!(
-                    "worst-case position {} (filled {} + open orders + this) exceeds limit {}",
-                    worst_qty, ctx.position_qty, max
+                    "worst-case position {} (filled {} + open orders + this) exceeds limit {}{}",
+                    worst_qty,
+                    ctx.position_qty,
+                    max,
+                    explain(configured.to_string())
                 ),
             );
         }
     }
     let worst_notional_usd = worst_qty.mul_f64(ref_price) * quote_usd;
-    if let Some(max) = ctx.symbol.max_position_notional_usd {
+    if let Some(configured) = ctx.symbol.max_position_notional_usd {
+        let max = configured * factor;
         if worst_notional_usd > max {
             return reject(
                 RejectReason::MaxPositionNotional,
                 format!(
-                    "worst-case position notional {:.2} USD exceeds limit {:.2} USD",
-                    worst_notional_usd, max
+                    "worst-case position notional {:.2} USD exceeds limit {:.2} USD{}",
+                    worst_notional_usd,
+                    max,
+                    explain(format!("{configured:.2} USD"))
                 ),
             );
         }
@@ -320,12 +347,20 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
     match ctx.capital_usd {
         Some(capital) if capital > 0.0 => {
             let pct = worst_notional_usd / capital * 100.0;
-            if pct > ctx.account.max_single_position_pct {
+            let configured = ctx.account.max_single_position_pct;
+            let max_pct = configured * factor;
+            if pct > max_pct {
                 return reject(
                     RejectReason::MaxPositionPct,
                     format!(
-                        "worst-case position {:.2} USD is {:.2}% of capital {:.2} USD (limit {}%)",
-                        worst_notional_usd, pct, capital, ctx.account.max_single_position_pct
+                        "worst-case position {:.2} USD is {:.2}% of capital {:.2} USD (limit {}%{})",
+                        worst_notional_usd,
+                        pct,
+                        capital,
+                        max_pct,
+                        vol_scale
+                            .map(|v| format!("; {}", v.describe(format!("{configured}%"))))
+                            .unwrap_or_default()
                     ),
                 );
             }
@@ -637,5 +672,197 @@ mod tests {
         };
         let c = f.ctx(&o);
         assert_eq!(check(&c).unwrap().qty, fx("0.1"));
+    }
+
+    /// Volatility scaling: the per-symbol position limits × min(target / asset vol, max_scale).
+    mod volatility_scaling {
+        use super::*;
+        use crate::risk::IncrementalVar;
+        use crate::rules::portfolio::RiskState;
+        use std::collections::HashMap;
+
+        const BASE: &str = r#"
+            [account."*"]
+            capital_usd = 100000.0
+            max_order_notional_usd = 100000.0
+            max_single_position_pct = 20.0
+            max_open_orders = 3
+            max_daily_trades = 5
+            [account."*".symbol."*"]
+            price_band_pct = 5.0
+            [account."*".symbol.BTCUSDT]
+            max_position_qty = 0.6
+            max_position_notional_usd = 25000.0
+        "#;
+
+        fn rules(portfolio: &str) -> RuleSet {
+            let text = format!("{BASE}\n[portfolio.\"*\"]\n{portfolio}\n");
+            crate::rules::file::build(&[("t.toml".into(), text)], &[], &Default::default(), 1)
+                .unwrap()
+        }
+
+        /// One asset (BTC), daily variance 0.0004 (2 %/day), flat book.
+        fn incremental() -> IncrementalVar {
+            let cov = nalgebra::DMatrix::from_row_slice(1, 1, &[0.0004]);
+            IncrementalVar::new(&["BTC".to_string()], &cov, &[0.0], 0.99, 1).unwrap()
+        }
+
+        struct Case {
+            rules: RuleSet,
+            inc: IncrementalVar,
+            vols: Vec<f64>,
+            sectors: HashMap<Box<str>, Box<str>>,
+        }
+
+        impl Case {
+            fn new(portfolio: &str, asset_vol: f64) -> Case {
+                Case {
+                    rules: rules(portfolio),
+                    inc: incremental(),
+                    vols: vec![asset_vol],
+                    sectors: HashMap::new(),
+                }
+            }
+
+            fn decide(&self, order: &NewOrder, position: &str, with_risk: bool) -> Decision {
+                let account = self.rules.account(None);
+                let p = account.portfolio.as_ref().expect("portfolio rules");
+                let view = PortfolioView {
+                    rules: p,
+                    risk: with_risk.then_some(RiskState {
+                        computed_ms: 1_000,
+                        incremental: &self.inc,
+                        exposures_usd: &[],
+                        asset_vol_annualised: &self.vols,
+                    }),
+                    asset: "BTC",
+                    sectors: &self.sectors,
+                    now_ms: 2_000,
+                    capital_usd: 100_000.0,
+                };
+                let ctx = OrderContext {
+                    order,
+                    account,
+                    symbol: account.symbol("BTCUSDT"),
+                    trading_state: TradingState::Active,
+                    symbol_allowed: true,
+                    breaker_open_until_ms: None,
+                    reference_price: PriceView::Fresh(Fixed::from_units(50_000)),
+                    quote_usd: Some(1.0),
+                    position_qty: fx(position),
+                    open_buy_qty: Fixed::ZERO,
+                    open_sell_qty: Fixed::ZERO,
+                    open_orders: 0,
+                    daily_trades: 0,
+                    client_order_id_seen: false,
+                    same_order_recently: false,
+                    capital_usd: Some(100_000.0),
+                    portfolio: Some(view),
+                };
+                check(&ctx)
+            }
+        }
+
+        const ON: &str = "volatility_scaling = true\ntarget_volatility_pct = 20.0\n";
+
+        #[test]
+        fn a_volatile_asset_halves_every_position_limit_and_says_so() {
+            // 40 % annualised against a 20 % target: factor 0.5.
+            let c = Case::new(ON, 0.40);
+            // qty limit 0.6 → 0.3.
+            let e = c
+                .decide(&limit(Side::Buy, "0.31", "50000"), "0", true)
+                .unwrap_err();
+            assert_eq!(e.reason, RejectReason::MaxPositionQty, "{}", e.message);
+            for part in [
+                "exceeds limit 0.3 ",
+                "configured 0.6",
+                "scale 0.5000",
+                "40.00%",
+            ] {
+                assert!(e.message.contains(part), "{part:?} not in {}", e.message);
+            }
+            // Notional limit 25,000 → 12,500: 0.26 BTC at 50,000 is 13,000.
+            let e = c
+                .decide(&limit(Side::Buy, "0.26", "50000"), "0", true)
+                .unwrap_err();
+            assert_eq!(e.reason, RejectReason::MaxPositionNotional, "{}", e.message);
+            assert!(e.message.contains("limit 12500.00 USD"), "{}", e.message);
+            assert!(
+                e.message.contains("configured 25000.00 USD"),
+                "{}",
+                e.message
+            );
+            // 20 % of capital → 10 %: 0.22 BTC is 11,000 = 11 %.
+            let e = c
+                .decide(&limit(Side::Buy, "0.22", "50000"), "0", true)
+                .unwrap_err();
+            assert_eq!(e.reason, RejectReason::MaxPositionPct, "{}", e.message);
+            assert!(e.message.contains("limit 10%"), "{}", e.message);
+            assert!(e.message.contains("configured 20%"), "{}", e.message);
+            // Under all three scaled limits.
+            c.decide(&limit(Side::Buy, "0.19", "50000"), "0", true)
+                .unwrap();
+        }
+
+        #[test]
+        fn a_calm_asset_does_not_loosen_a_limit_unless_max_scale_allows() {
+            // 10 % against 20 %: factor 2, capped at 1 by default.
+            let capped = Case::new(ON, 0.10);
+            let o = limit(Side::Buy, "0.15", "50000");
+            let e = capped.decide(&o, "0.5", true).unwrap_err();
+            assert_eq!(e.reason, RejectReason::MaxPositionQty, "{}", e.message);
+            assert!(e.message.contains("limit 0.6 "), "{}", e.message);
+            assert!(e.message.contains("scale 1.0000"), "{}", e.message);
+            // max_scale = 2: 0.65 BTC (32,500 USD, 32.5 %) is under 1.2 / 50,000 / 40 %.
+            let loose = Case::new(&format!("{ON}max_scale = 2.0\n"), 0.10);
+            loose.decide(&o, "0.5", true).unwrap();
+            // max_scale = 1.5 caps the factor of 2: notional limit 37,500.
+            let mid = Case::new(&format!("{ON}max_scale = 1.5\n"), 0.10);
+            let e = mid
+                .decide(&limit(Side::Buy, "0.3", "50000"), "0.5", true)
+                .unwrap_err();
+            assert_eq!(e.reason, RejectReason::MaxPositionNotional, "{}", e.message);
+            assert!(e.message.contains("limit 37500.00 USD"), "{}", e.message);
+        }
+
+        #[test]
+        fn unknown_volatility_fails_closed_but_reducing_orders_pass() {
+            let o = limit(Side::Buy, "0.01", "50000");
+            for (vol, with_risk) in [(0.4, false), (f64::NAN, true), (0.0, true)] {
+                let c = Case::new(ON, vol);
+                let e = c.decide(&o, "0", with_risk).unwrap_err();
+                assert_eq!(
+                    e.reason,
+                    RejectReason::PortfolioRiskUnavailable,
+                    "{}",
+                    e.message
+                );
+            }
+            // No volatility known for the asset at all (not in the snapshot's list).
+            let mut c = Case::new(ON, 0.4);
+            c.vols.clear();
+            let e = c.decide(&o, "0", true).unwrap_err();
+            assert!(
+                e.message.contains("volatility of BTC unknown"),
+                "{}",
+                e.message
+            );
+            // Selling part of a long passes with no risk state at all.
+            let sell = limit(Side::Sell, "0.2", "50000");
+            assert!(c.decide(&sell, "0.5", false).unwrap().reducing);
+        }
+
+        #[test]
+        fn scaling_off_leaves_the_configured_limits() {
+            // Another portfolio limit on, scaling off: 0.35 BTC (17,500 USD, 17.5 %)
+            // is under the configured limits, which a 40 % asset would halve.
+            let c = Case::new("max_leverage = 10.0\n", 0.40);
+            c.decide(&limit(Side::Buy, "0.35", "50000"), "0", true)
+                .unwrap();
+            let c = Case::new(ON, 0.40);
+            c.decide(&limit(Side::Buy, "0.35", "50000"), "0", true)
+                .unwrap_err();
+        }
     }
 }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ruleset::{
-    AccountRules, BreakerRule, EnvOverrides, PortfolioRules, RateRule, RuleSet, SymbolRules,
-    DEFAULTS,
+    AccountRules, AlertLevels, BreakerRule, EnvOverrides, PortfolioRules, RateRule, RuleSet,
+    SymbolRules, VolatilityScaling, DEFAULTS,
 };
 use crate::config::{SourceError, SourceErrors};
 use crate::model::Fixed;
@@ -52,6 +52,13 @@ struct PortfolioSection {
     max_leverage: Option<Spanned<f64>>,
     max_drawdown_pct: Option<Spanned<f64>>,
     max_snapshot_age_s: Option<Spanned<f64>>,
+    volatility_scaling: Option<Spanned<bool>>,
+    target_volatility_pct: Option<Spanned<f64>>,
+    max_scale: Option<Spanned<f64>>,
+    alert_var_pct: Option<Spanned<f64>>,
+    alert_concentration_pct: Option<Spanned<f64>>,
+    alert_drawdown_pct: Option<Spanned<f64>>,
+    alert_correlation_pct: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -464,8 +471,49 @@ pub fn build(
                         0.0,
                         86_400.0,
                     ),
+                    volatility_scaling: x.volatility_scaling.as_ref().map(|b| *b.get_ref()),
+                    target_volatility_pct: v.number(
+                        &x.target_volatility_pct,
+                        "target_volatility_pct",
+                        0.0,
+                        1000.0,
+                    ),
+                    max_scale: v.number(&x.max_scale, "max_scale", 0.0, 100.0),
+                    alert_var_pct: v.number(&x.alert_var_pct, "alert_var_pct", 0.0, 100.0),
+                    alert_concentration_pct: v.number(
+                        &x.alert_concentration_pct,
+                        "alert_concentration_pct",
+                        0.0,
+                        100.0,
+                    ),
+                    alert_drawdown_pct: v.number(
+                        &x.alert_drawdown_pct,
+                        "alert_drawdown_pct",
+                        0.0,
+                        100.0,
+                    ),
+                    alert_correlation_pct: v.number(
+                        &x.alert_correlation_pct,
+                        "alert_correlation_pct",
+                        0.0,
+                        100.0,
+                    ),
                 },
             );
+            // Scaling without a target cannot be applied: refuse the file rather
+            // than guess one ("*" sorts first, so its target is known here).
+            if let Some(flag) = &x.volatility_scaling {
+                let target_known = x.target_volatility_pct.is_some()
+                    || portfolios
+                        .get("*")
+                        .is_some_and(|g| g.target_volatility_pct.is_some());
+                if *flag.get_ref() && !target_known {
+                    v.errors.push(p.err(
+                        flag,
+                        "volatility_scaling = true needs target_volatility_pct".to_string(),
+                    ));
+                }
+            }
         }
         if let Some(sec) = &p.file.sectors {
             define("sectors".into(), p.err(sec, ""), v.errors);
@@ -552,6 +600,23 @@ pub fn build(
                 .max_snapshot_age_s
                 .unwrap_or(DEFAULTS.portfolio_max_snapshot_age_s)
                 * 1000.0) as i64,
+            volatility_scaling: match (v.volatility_scaling, v.target_volatility_pct) {
+                (Some(true), Some(target_volatility_pct)) => Some(VolatilityScaling {
+                    target_volatility_pct,
+                    max_scale: v.max_scale.unwrap_or(1.0),
+                }),
+                _ => None,
+            },
+            alert_levels: {
+                let d = AlertLevels::default();
+                let level = |pct: Option<f64>, default: f64| pct.map_or(default, |p| p / 100.0);
+                AlertLevels {
+                    var: level(v.alert_var_pct, d.var),
+                    concentration: level(v.alert_concentration_pct, d.concentration),
+                    drawdown: level(v.alert_drawdown_pct, d.drawdown),
+                    correlation: level(v.alert_correlation_pct, d.correlation),
+                }
+            },
         };
         (rules.checks_orders() || rules.max_drawdown_pct.is_some()).then_some(rules)
     };
@@ -689,6 +754,13 @@ struct PortfolioValues {
     max_leverage: Option<f64>,
     max_drawdown_pct: Option<f64>,
     max_snapshot_age_s: Option<f64>,
+    volatility_scaling: Option<bool>,
+    target_volatility_pct: Option<f64>,
+    max_scale: Option<f64>,
+    alert_var_pct: Option<f64>,
+    alert_concentration_pct: Option<f64>,
+    alert_drawdown_pct: Option<f64>,
+    alert_correlation_pct: Option<f64>,
 }
 
 impl PortfolioValues {
@@ -706,6 +778,13 @@ impl PortfolioValues {
             max_leverage: self.max_leverage.or(g.max_leverage),
             max_drawdown_pct: self.max_drawdown_pct.or(g.max_drawdown_pct),
             max_snapshot_age_s: self.max_snapshot_age_s.or(g.max_snapshot_age_s),
+            volatility_scaling: self.volatility_scaling.or(g.volatility_scaling),
+            target_volatility_pct: self.target_volatility_pct.or(g.target_volatility_pct),
+            max_scale: self.max_scale.or(g.max_scale),
+            alert_var_pct: self.alert_var_pct.or(g.alert_var_pct),
+            alert_concentration_pct: self.alert_concentration_pct.or(g.alert_concentration_pct),
+            alert_drawdown_pct: self.alert_drawdown_pct.or(g.alert_drawdown_pct),
+            alert_correlation_pct: self.alert_correlation_pct.or(g.alert_correlation_pct),
         }
     }
 }
@@ -773,6 +852,53 @@ mod tests {
         assert_eq!(r.account(Some("alice")).max_daily_trades, 3);
         assert_eq!(r.account(None).max_order_notional_usd, 123.0);
         assert!(!r.breaker("BTCUSDT").enabled);
+    }
+
+    #[test]
+    fn volatility_scaling_needs_a_target_and_caps_at_one_by_default() {
+        let text = "[portfolio.\"*\"]\nvolatility_scaling = true\ntarget_volatility_pct = 20.0\n\
+                    [portfolio.alice]\nmax_scale = 1.5\n[portfolio.bob]\nvolatility_scaling = false\n";
+        let names = ["alice".into(), "bob".into()];
+        let r = build(&[src("p.toml", text)], &names, &EnvOverrides::default(), 1).unwrap();
+        let scaling = |a: Option<&str>| {
+            r.account(a)
+                .portfolio
+                .as_ref()
+                .and_then(|p| p.volatility_scaling)
+        };
+        let general = scaling(None).expect("on for *");
+        assert_eq!(
+            (general.target_volatility_pct, general.max_scale),
+            (20.0, 1.0)
+        );
+        assert_eq!(general.factor(40.0), 0.5);
+        assert_eq!(general.factor(10.0), 1.0);
+        assert_eq!(scaling(Some("alice")).expect("inherited").max_scale, 1.5);
+        assert_eq!(scaling(Some("bob")), None);
+        // Alert levels: the seed's by default.
+        let levels = r
+            .account(None)
+            .portfolio
+            .as_ref()
+            .expect("rules")
+            .alert_levels;
+        assert_eq!(levels, AlertLevels::default());
+
+        let e = build(
+            &[src(
+                "p.toml",
+                "[portfolio.\"*\"]\nvolatility_scaling = true\n",
+            )],
+            &[],
+            &EnvOverrides::default(),
+            1,
+        )
+        .unwrap_err();
+        let msg = e.0[0].to_string();
+        assert!(
+            msg.starts_with("p.toml:2:22: volatility_scaling = true needs target_volatility_pct"),
+            "{msg}"
+        );
     }
 
     #[test]

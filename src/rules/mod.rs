@@ -12,4 +12,7 @@ pub mod ruleset;
 pub use check::{check, Accepted, Decision, OrderContext, PriceView, TradingState};
 pub use portfolio::{PortfolioView, RiskState};
 pub use reason::{Fault, RejectReason, Rejection};
-pub use ruleset::{AccountRules, EnvOverrides, PortfolioRules, RuleSet, SymbolRules};
+pub use ruleset::{
+    AccountRules, AlertLevels, EnvOverrides, PortfolioRules, RuleSet, SymbolRules,
+    VolatilityScaling,
+};

@@ -5,6 +5,8 @@
 //! Every limit refuses only an order that makes its figure worse: an order that
 //! lowers VaR, volatility, sector exposure or leverage passes even when the book
 //! is already over a limit (reducing orders never get here at all).
+//! Also the volatility-scaling factor on per-symbol position limits
+//! ([`volatility_scale`]); `check` applies it to the limits it owns.
 
 use std::collections::HashMap;
 
@@ -22,6 +24,9 @@ pub struct RiskState<'a> {
     pub incremental: &'a IncrementalVar,
     /// Signed exposure per asset, in `incremental.assets` order; empty for a flat book.
     pub exposures_usd: &'a [f64],
+    /// Annualised EWMA volatility per asset (fraction, 0.4 = 40 %), in
+    /// `incremental.assets` order.
+    pub asset_vol_annualised: &'a [f64],
 }
 
 impl RiskState<'_> {
@@ -66,6 +71,79 @@ fn refuse(reason: RejectReason, msg: String) -> Result<(), Rejection> {
     Err(Rejection::new(reason, msg))
 }
 
+/// The risk state if it is there and fresh enough to price an order.
+fn fresh_state<'a>(view: &PortfolioView<'a>) -> Result<RiskState<'a>, Rejection> {
+    let Some(risk) = view.risk else {
+        return Err(Rejection::new(
+            RejectReason::PortfolioRiskUnavailable,
+            "no risk snapshot yet for this account",
+        ));
+    };
+    let age_ms = view.now_ms - risk.computed_ms;
+    if age_ms > view.rules.max_snapshot_age_ms {
+        return Err(Rejection::new(
+            RejectReason::PortfolioRiskUnavailable,
+            format!(
+                "risk snapshot is {:.0} s old (max {:.0} s)",
+                age_ms as f64 / 1000.0,
+                view.rules.max_snapshot_age_ms as f64 / 1000.0
+            ),
+        ));
+    }
+    Ok(risk)
+}
+
+/// The volatility scale applied to one order's per-symbol position limits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VolScale {
+    /// `min(target / asset volatility, max_scale)`.
+    pub factor: f64,
+    pub target_volatility_pct: f64,
+    /// The asset's annualised EWMA volatility, %.
+    pub asset_vol_pct: f64,
+}
+
+impl VolScale {
+    /// Explains an effective limit in a rejection: `configured × factor`.
+    pub fn describe(&self, configured: impl std::fmt::Display) -> String {
+        format!(
+            "configured {configured} x volatility scale {:.4} (target {}% / asset volatility {:.2}%, EWMA annualised)",
+            self.factor, self.target_volatility_pct, self.asset_vol_pct
+        )
+    }
+}
+
+/// The factor on the asset's position limits when `volatility_scaling` is on
+/// (None when it is off). An asset with no usable volatility in a fresh
+/// snapshot is refused: a limit that cannot be scaled is not applied unscaled.
+pub fn volatility_scale(view: &PortfolioView<'_>) -> Result<Option<VolScale>, Rejection> {
+    let Some(scaling) = view.rules.volatility_scaling else {
+        return Ok(None);
+    };
+    let risk = fresh_state(view)?;
+    let vol = risk
+        .incremental
+        .index_of(view.asset)
+        .and_then(|i| risk.asset_vol_annualised.get(i).copied())
+        .filter(|v| v.is_finite() && *v > 0.0);
+    let Some(vol) = vol else {
+        return refuse(
+            RejectReason::PortfolioRiskUnavailable,
+            format!(
+                "volatility of {} unknown (no price history in the risk snapshot): position limits cannot be volatility-scaled",
+                view.asset
+            ),
+        )
+        .map(|()| None);
+    };
+    let asset_vol_pct = vol * 100.0;
+    Ok(Some(VolScale {
+        factor: scaling.factor(asset_vol_pct),
+        target_volatility_pct: scaling.target_volatility_pct,
+        asset_vol_pct,
+    }))
+}
+
 /// Checks a change of `delta_usd` in the exposure to `view.asset`, which is
 /// `current_usd` now. The snapshot may predate fills and orders accepted since:
 /// the difference between `current_usd` and the snapshot's exposure to the asset
@@ -80,23 +158,7 @@ pub fn check_portfolio(
     if !rules.checks_orders() {
         return Ok(());
     }
-    let Some(risk) = view.risk else {
-        return refuse(
-            RejectReason::PortfolioRiskUnavailable,
-            "no risk snapshot yet for this account".into(),
-        );
-    };
-    let age_ms = view.now_ms - risk.computed_ms;
-    if age_ms > rules.max_snapshot_age_ms {
-        return refuse(
-            RejectReason::PortfolioRiskUnavailable,
-            format!(
-                "risk snapshot is {:.0} s old (max {:.0} s)",
-                age_ms as f64 / 1000.0,
-                rules.max_snapshot_age_ms as f64 / 1000.0
-            ),
-        );
-    }
+    let risk = fresh_state(view)?;
     let inc = risk.incremental;
     let Some(i) = inc.index_of(view.asset) else {
         return refuse(

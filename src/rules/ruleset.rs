@@ -80,6 +80,53 @@ pub struct PortfolioRules {
     pub max_drawdown_pct: Option<f64>,
     /// A snapshot older than this is treated as missing (fail closed).
     pub max_snapshot_age_ms: i64,
+    /// Per-symbol position limits scaled by target / asset volatility; None: off.
+    pub volatility_scaling: Option<VolatilityScaling>,
+    /// Utilisation at which the risk task raises an alert, per kind of limit.
+    pub alert_levels: AlertLevels,
+}
+
+/// Share of a limit (0.9 = 90 %) at which the risk task logs an alert
+/// (`riskgate::alert`) and counts it, once per upward crossing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AlertLevels {
+    /// VaR limits (USD and % of capital, 1 and 30 days) and portfolio volatility.
+    pub var: f64,
+    /// Single position and sector exposure as % of capital, and leverage.
+    pub concentration: f64,
+    pub drawdown: f64,
+    /// Correlation of an added-to asset with the book's largest position.
+    pub correlation: f64,
+}
+
+impl Default for AlertLevels {
+    /// The seed's levels: 90 % VaR, 85 % concentration, 80 % drawdown, 75 % correlation.
+    fn default() -> Self {
+        AlertLevels {
+            var: 0.90,
+            concentration: 0.85,
+            drawdown: 0.80,
+            correlation: 0.75,
+        }
+    }
+}
+
+/// `volatility_scaling = true`: the per-symbol position limits (max position
+/// qty and notional, single-position % of capital) are multiplied by
+/// `min(target_volatility / asset_volatility, max_scale)`, both annualised, the
+/// asset's from the latest risk snapshot (EWMA, λ = 0.94).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VolatilityScaling {
+    pub target_volatility_pct: f64,
+    /// Cap on the factor; 1 (the default) never loosens a configured limit.
+    pub max_scale: f64,
+}
+
+impl VolatilityScaling {
+    /// The factor for an asset with annualised volatility `asset_vol_pct`.
+    pub fn factor(&self, asset_vol_pct: f64) -> f64 {
+        (self.target_volatility_pct / asset_vol_pct).min(self.max_scale)
+    }
 }
 
 impl PortfolioRules {
@@ -93,6 +140,7 @@ impl PortfolioRules {
             || self.correlation_limit_pct.is_some()
             || self.max_sector_exposure_pct.is_some()
             || self.max_leverage.is_some()
+            || self.volatility_scaling.is_some()
     }
 }
 

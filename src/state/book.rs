@@ -78,6 +78,9 @@ pub struct BookSnapshot {
     /// Holdings changes from fills only (for P&L and drawdown).
     #[serde(default)]
     pub fill_deltas: Vec<(Arc<str>, Fixed)>,
+    /// Equity peak for the drawdown limit (USD); None until the risk task sets one.
+    #[serde(default)]
+    pub equity_peak_usd: Option<f64>,
 }
 
 #[derive(Debug)]
@@ -99,6 +102,9 @@ pub struct Book {
     /// Holdings changes from fills only, never replaced by balance answers:
     /// marked to market, they are the P&L since riskgate first saw the account.
     pub fill_deltas: HashMap<Arc<str>, Fixed>,
+    /// The equity peak the drawdown limit measures from, journaled by the risk
+    /// task so a restart does not reset drawdown to zero.
+    pub equity_peak_usd: Option<f64>,
 }
 
 impl Default for Book {
@@ -116,6 +122,7 @@ impl Default for Book {
             trading_state: TradingState::Active,
             trading_state_why: String::new(),
             fill_deltas: HashMap::new(),
+            equity_peak_usd: None,
         }
     }
 }
@@ -348,6 +355,7 @@ impl Book {
                 self.trading_state = *state;
                 self.trading_state_why = why.clone();
             }
+            Event::EquityPeak { peak_usd, .. } => self.equity_peak_usd = Some(*peak_usd),
             Event::Snapshot { book, .. } => self.restore(book),
             Event::BreakerTripped { .. } => {}
         }
@@ -375,6 +383,7 @@ impl Book {
                 v.sort();
                 v
             },
+            equity_peak_usd: self.equity_peak_usd,
         }
     }
 
@@ -396,5 +405,6 @@ impl Book {
         self.trading_state = s.trading_state.unwrap_or(TradingState::Active);
         self.trading_state_why = s.trading_state_why.clone();
         self.fill_deltas = s.fill_deltas.iter().cloned().collect();
+        self.equity_peak_usd = s.equity_peak_usd;
     }
 }

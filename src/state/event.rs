@@ -89,6 +89,13 @@ pub enum Event {
         move_pct: f64,
         ts_ms: i64,
     },
+    /// The equity peak the drawdown limit measures from (a new high, or the
+    /// current equity after an admin resumed a drawdown-tripped account).
+    EquityPeak {
+        account: AccountId,
+        peak_usd: f64,
+        ts_ms: i64,
+    },
     /// Compaction: one account's whole book.
     Snapshot {
         account: AccountId,

@@ -236,6 +236,7 @@ impl Engine {
                 | Event::Released { account, .. }
                 | Event::Discovered { account, .. }
                 | Event::Holdings { account, .. }
+                | Event::EquityPeak { account, .. }
                 | Event::Snapshot { account, .. }
                 | Event::TradingState {
                     account: Some(account),
@@ -464,6 +465,7 @@ impl Engine {
                             computed_ms: r.computed_ms,
                             incremental: &r.incremental,
                             exposures_usd: &r.exposures_usd,
+                            asset_vol_annualised: &r.asset_vol_annualised,
                         }),
                         // Not marked yet: only an account with nothing held or
                         // on order may be priced as the flat book.
@@ -477,6 +479,7 @@ impl Engine {
                                 computed_ms: f.computed_ms,
                                 incremental: &f.incremental,
                                 exposures_usd: &[],
+                                asset_vol_annualised: &f.asset_vol_annualised,
                             })
                         }
                         _ => None,
@@ -816,6 +819,20 @@ impl Engine {
             why,
             "trading state changed"
         );
+        Ok(())
+    }
+
+    /// Sets the account's equity peak for the drawdown limit; journaled first,
+    /// so the peak survives a restart.
+    pub fn set_equity_peak(&self, account: &Account, peak_usd: f64) -> Result<(), JournalError> {
+        let ev = Event::EquityPeak {
+            account: account.id,
+            peak_usd,
+            ts_ms: self.clock.now_ms(),
+        };
+        let mut book = account.book.lock();
+        self.journal.append(&ev)?;
+        book.apply(&ev);
         Ok(())
     }
 
