@@ -19,12 +19,14 @@ use crate::rules::Rejection;
 #[serde(rename_all = "kebab-case")]
 pub enum VenueKind {
     BinanceSpot,
+    BinanceUsdm,
 }
 
 impl VenueKind {
     pub fn as_str(self) -> &'static str {
         match self {
             VenueKind::BinanceSpot => "binance-spot",
+            VenueKind::BinanceUsdm => "binance-usdm",
         }
     }
 
@@ -33,7 +35,7 @@ impl VenueKind {
     /// keyed by this name.
     pub fn exchange(self) -> &'static str {
         match self {
-            VenueKind::BinanceSpot => "binance",
+            VenueKind::BinanceSpot | VenueKind::BinanceUsdm => "binance",
         }
     }
 }
@@ -95,8 +97,10 @@ pub enum Observation {
     OrderStatus,
     /// The complete list of open orders (for one symbol, or all when None).
     OpenOrders { symbol: Option<Symbol> },
-    /// Balances.
+    /// Balances (and, on derivatives venues, positions).
     Account,
+    /// Derivative positions: every position when `complete`, else one symbol's.
+    Positions { complete: bool },
     /// Public prices.
     Ticker,
 }
@@ -193,5 +197,7 @@ pub trait Venue: Send + Sync + 'static {
 pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn Venue> {
     match kind {
         VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
+        // USD-M has no withdrawal endpoints (they live on the spot host).
+        VenueKind::BinanceUsdm => std::sync::Arc::new(binance::BinanceUsdm),
     }
 }
