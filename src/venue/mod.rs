@@ -7,6 +7,7 @@
 //! decide, state remembers. Nothing outside `venue/` knows a wire format.
 
 pub mod binance;
+pub mod bybit;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -20,6 +21,7 @@ use crate::rules::Rejection;
 pub enum VenueKind {
     BinanceSpot,
     BinanceUsdm,
+    BybitV5,
 }
 
 impl VenueKind {
@@ -27,6 +29,7 @@ impl VenueKind {
         match self {
             VenueKind::BinanceSpot => "binance-spot",
             VenueKind::BinanceUsdm => "binance-usdm",
+            VenueKind::BybitV5 => "bybit-v5",
         }
     }
 
@@ -36,6 +39,7 @@ impl VenueKind {
     pub fn exchange(self) -> &'static str {
         match self {
             VenueKind::BinanceSpot | VenueKind::BinanceUsdm => "binance",
+            VenueKind::BybitV5 => "bybit",
         }
     }
 }
@@ -199,5 +203,7 @@ pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn V
         VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
         // USD-M has no withdrawal endpoints (they live on the spot host).
         VenueKind::BinanceUsdm => std::sync::Arc::new(binance::BinanceUsdm),
+        // Bybit withdrawals are not order endpoints: refused like any unknown mutation.
+        VenueKind::BybitV5 => std::sync::Arc::new(bybit::BybitV5),
     }
 }
