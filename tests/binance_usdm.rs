@@ -76,8 +76,11 @@ fn accepted_order_reaches_the_exchange_byte_for_byte_with_a_valid_signature() {
         "{}",
         r.body_text()
     );
-    // A short: the position is signed.
+    // A short: the position is signed, per venue and instrument.
     assert_eq!(btc_position(&gw).as_deref(), Some("-0.01"));
+    let d = gw.status()["accounts"][0]["derivatives"].clone();
+    assert_eq!(d[0]["symbol"], "BTCUSDT", "{d}");
+    assert_eq!(d[0]["qty"], "-0.01", "{d}");
 }
 
 #[test]
