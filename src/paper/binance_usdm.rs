@@ -417,6 +417,43 @@ impl PaperBinanceUsdm {
                     ),
                 )
             }
+            ("PUT", "/fapi/v1/order") => {
+                // Modify a resting limit order: new quantity and price, same ids.
+                let (Ok(r), Ok(Some(qty)), Ok(Some(price))) = (
+                    parse_order_ref(&params),
+                    crate::venue::binance::order::decimal(&params, "quantity"),
+                    crate::venue::binance::order::decimal(&params, "price"),
+                ) else {
+                    return error(
+                        400,
+                        -1102,
+                        "Mandatory parameter 'quantity' or 'price' was not sent.",
+                    );
+                };
+                let mut st = self.state.lock();
+                let Some(acct) = st.0.get_mut(key) else {
+                    return error(400, -2013, "Order does not exist.");
+                };
+                let Some(i) = Self::find(acct, &r) else {
+                    return error(400, -2013, "Order does not exist.");
+                };
+                let o = &mut acct.open[i];
+                o.order.qty = Some(qty);
+                o.order.price = Some(price);
+                o.time_ms = now_ms;
+                answer(
+                    200,
+                    order_json(
+                        o.order_id,
+                        &o.client_order_id,
+                        &o.order,
+                        "NEW",
+                        0.0,
+                        0.0,
+                        now_ms,
+                    ),
+                )
+            }
             ("DELETE", "/fapi/v1/allOpenOrders") => {
                 let Ok(sym) = parse_symbol(&params) else {
                     return error(400, -1102, "Mandatory parameter 'symbol' was not sent.");
