@@ -296,4 +296,14 @@ fn an_amend_is_checked_as_the_new_order_and_replaces_the_old_once_answered() {
     let resp = gw.send(&amend("0.4"));
     assert_refused(&resp, "max_position_qty");
     assert_eq!(mock.requests_to("/fapi/v1/order").len(), before);
+    // The amended order is still found by its client id: its cancel settles it.
+    let resp = gw.send(
+        &SignedRequest::new("DELETE", "/fapi/v1/order")
+            .param("symbol", "BTCUSDT")
+            .param("origClientOrderId", "am-1")
+            .build(),
+    );
+    assert_eq!(resp.json()["status"], "CANCELED", "{}", resp.body_text());
+    let open = gw.status()["accounts"][0]["open_orders"].clone();
+    assert_eq!(open.as_array().map(|a| a.len()), Some(0), "{open}");
 }
