@@ -25,7 +25,7 @@ use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use riskgate::clock::SystemClock;
 use riskgate::market::PriceBook;
-use riskgate::model::{Fixed, NewOrder, OrderKind, Side, Symbol, TimeInForce};
+use riskgate::model::{Contract, Fixed, NewOrder, OrderKind, Side, Symbol, TimeInForce};
 use riskgate::risk::board::FlatBook;
 use riskgate::risk::snapshot::{AssetInput, McShocks};
 use riskgate::risk::{compute_snapshot, AccountRisk, RiskInputs, RiskParams};
@@ -160,6 +160,7 @@ fn order(i: usize) -> NewOrder {
         client_order_id: None,
         reduce_only: false,
         test_only: false,
+        contract: Contract::Spot,
     }
 }
 
@@ -173,9 +174,11 @@ fn bench(c: &mut Criterion) {
     .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let prices = Arc::new(PriceBook::new());
+    let venue = riskgate::state::VenueTag::new("binance", "binance");
     let engine = Arc::new(
         Engine::open(
             EngineConfig {
+                venues: vec![venue.clone()],
                 state_dir: dir.path().to_path_buf(),
                 durability: Durability::Process,
                 max_accounts: 64,
@@ -215,8 +218,17 @@ fn bench(c: &mut Criterion) {
         i = i.wrapping_add(1);
         let a = &accounts[i % ACCOUNTS];
         let o = order(i);
-        let s = engine.submit(a, &o).unwrap_or_else(|e| panic!("{e:?}"));
-        engine.learn(Some(a), &Action::NewOrder(o), s.reservation, &rejected, 0);
+        let s = engine
+            .submit(a, &venue, &o)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        engine.learn(
+            &venue,
+            Some(a),
+            &Action::NewOrder(o),
+            s.reservation,
+            &rejected,
+            0,
+        );
     };
 
     c.bench_function("submit_portfolio_risk_idle", |b| {

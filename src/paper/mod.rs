@@ -7,11 +7,15 @@
 //! does from the real exchange's.
 
 pub mod binance;
+pub mod binance_usdm;
 pub mod book;
+pub mod bybit;
 
 use std::sync::Arc;
 
 pub use binance::PaperBinance;
+pub use binance_usdm::PaperBinanceUsdm;
+pub use bybit::PaperBybit;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -55,6 +59,18 @@ pub fn venue_with_limits(
     max_accounts: usize,
 ) -> Option<Arc<dyn InProcessVenue>> {
     match kind {
+        VenueKind::BybitV5 => Some(Arc::new(PaperBybit::new(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
+        VenueKind::BinanceUsdm => Some(Arc::new(PaperBinanceUsdm::new(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
         VenueKind::BinanceSpot => Some(Arc::new(PaperBinance::with_max_accounts(
             market,
             clock,

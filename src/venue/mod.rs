@@ -7,6 +7,7 @@
 //! decide, state remembers. Nothing outside `venue/` knows a wire format.
 
 pub mod binance;
+pub mod bybit;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -19,12 +20,26 @@ use crate::rules::Rejection;
 #[serde(rename_all = "kebab-case")]
 pub enum VenueKind {
     BinanceSpot,
+    BinanceUsdm,
+    BybitV5,
 }
 
 impl VenueKind {
     pub fn as_str(self) -> &'static str {
         match self {
             VenueKind::BinanceSpot => "binance-spot",
+            VenueKind::BinanceUsdm => "binance-usdm",
+            VenueKind::BybitV5 => "bybit-v5",
+        }
+    }
+
+    /// The exchange (counterparty) this kind trades with: Binance spot and
+    /// USD-M futures are one counterparty. Per-exchange exposure limits are
+    /// keyed by this name.
+    pub fn exchange(self) -> &'static str {
+        match self {
+            VenueKind::BinanceSpot | VenueKind::BinanceUsdm => "binance",
+            VenueKind::BybitV5 => "bybit",
         }
     }
 }
@@ -49,10 +64,34 @@ pub enum Action {
     Observe(Observation),
     /// A new order: check, reserve, forward, learn.
     NewOrder(NewOrder),
+    /// Several new orders in one request (a batch endpoint). Every order is
+    /// checked; if any is refused the whole batch is refused (nothing reserved,
+    /// nothing forwarded) and answered with `Venue::render_batch_rejection`.
+    /// Accepted batches reserve all their orders atomically.
+    NewOrders(Box<[NewOrder]>),
+    /// An amend/edit of a resting order, parsed as the order it becomes. It is
+    /// checked and reserved as a new order: until the venue's answer settles it,
+    /// the old and the new order both count (the worst case). An amend that
+    /// cannot be parsed into a whole order is refused at classification.
+    Amend(NewOrder),
     /// Cancel one order: always allowed, learn from the answer.
     Cancel { symbol: Symbol, order: OrderRef },
     /// Cancel all open orders on a symbol.
     CancelAll { symbol: Symbol },
+    /// Cancel several orders in one request: always allowed, learn from the answer.
+    CancelBatch,
+}
+
+impl Action {
+    /// The orders this action asks to place (one for an order or an amend,
+    /// several for a batch, none otherwise).
+    pub fn new_orders(&self) -> &[NewOrder] {
+        match self {
+            Action::NewOrder(o) | Action::Amend(o) => std::slice::from_ref(o),
+            Action::NewOrders(v) => v,
+            _ => &[],
+        }
+    }
 }
 
 /// Reads whose answers carry state worth learning.
@@ -62,8 +101,10 @@ pub enum Observation {
     OrderStatus,
     /// The complete list of open orders (for one symbol, or all when None).
     OpenOrders { symbol: Option<Symbol> },
-    /// Balances.
+    /// Balances (and, on derivatives venues, positions).
     Account,
+    /// Derivative positions: every position when `complete`, else one symbol's.
+    Positions { complete: bool },
     /// Public prices.
     Ticker,
 }
@@ -87,6 +128,27 @@ pub struct Learned {
     pub venue_rejected: bool,
     /// `reports` is the complete set of open orders for this scope.
     pub open_orders_complete: Option<Option<Symbol>>,
+    /// For a batch (`Action::NewOrders`): one entry per order, in request
+    /// order. `Some(report)` when the venue took that order, `None` when it
+    /// refused that one order. Empty when the answer could not be read per
+    /// order (then every order's outcome is unknown), or the whole batch was
+    /// refused (`venue_rejected`).
+    pub batch: Vec<Option<OrderReport>>,
+    /// Derivative positions the venue reported (signed; 0 = flat). When
+    /// `positions_complete`, they replace every derivative position riskgate
+    /// holds for this venue (a listing of all positions).
+    pub positions: Vec<PositionReport>,
+    pub positions_complete: bool,
+}
+
+/// One derivative position as the venue reported it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionReport {
+    pub symbol: Symbol,
+    /// Signed base quantity: negative for shorts.
+    pub qty: Fixed,
+    /// Average entry price, when the venue gives it.
+    pub entry_price: Option<Fixed>,
 }
 
 /// A response riskgate writes itself.
@@ -107,6 +169,20 @@ pub trait Venue: Send + Sync + 'static {
     /// raise their ordinary order-rejected (non-retryable) error.
     fn render_rejection(&self, rejection: &Rejection) -> SyntheticResponse;
 
+    /// riskgate's refusal of a whole batch because order `refused` (an index
+    /// into `orders`) failed `rejection`. Venues whose batch endpoints answer
+    /// per order (Bybit, OKX, Binance futures) list every order, each with its
+    /// client id; the default is the single-order shape.
+    fn render_batch_rejection(
+        &self,
+        orders: &[NewOrder],
+        refused: usize,
+        rejection: &Rejection,
+    ) -> SyntheticResponse {
+        let _ = (orders, refused);
+        self.render_rejection(rejection)
+    }
+
     /// Reads the venue's answer to a request of the given action.
     fn learn(&self, action: &Action, status: u16, body: &[u8]) -> Learned;
 
@@ -125,5 +201,9 @@ pub trait Venue: Send + Sync + 'static {
 pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn Venue> {
     match kind {
         VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
+        // USD-M has no withdrawal endpoints (they live on the spot host).
+        VenueKind::BinanceUsdm => std::sync::Arc::new(binance::BinanceUsdm),
+        // Bybit withdrawals are not order endpoints: refused like any unknown mutation.
+        VenueKind::BybitV5 => std::sync::Arc::new(bybit::BybitV5),
     }
 }

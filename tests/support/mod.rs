@@ -7,10 +7,12 @@
 
 pub mod gateway;
 pub mod mock_binance;
+pub mod mock_bybit;
 pub mod process;
 
 pub use gateway::*;
 pub use mock_binance::*;
+pub use mock_bybit::*;
 pub use process::*;
 pub mod orders;
 pub use orders::*;
