@@ -61,5 +61,7 @@ pub fn venue_with_limits(
             starting_balances,
             max_accounts,
         ))),
+        // No paper exchange for this venue yet: the caller refuses to start.
+        VenueKind::OkxV5 => None,
     }
 }

@@ -7,6 +7,8 @@
 //! decide, state remembers. Nothing outside `venue/` knows a wire format.
 
 pub mod binance;
+pub mod canonical;
+pub mod okx;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -19,12 +21,14 @@ use crate::rules::Rejection;
 #[serde(rename_all = "kebab-case")]
 pub enum VenueKind {
     BinanceSpot,
+    OkxV5,
 }
 
 impl VenueKind {
     pub fn as_str(self) -> &'static str {
         match self {
             VenueKind::BinanceSpot => "binance-spot",
+            VenueKind::OkxV5 => "okx-v5",
         }
     }
 }
@@ -125,5 +129,6 @@ pub trait Venue: Send + Sync + 'static {
 pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn Venue> {
     match kind {
         VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
+        VenueKind::OkxV5 => std::sync::Arc::new(okx::OkxV5::new(allow_withdrawals)),
     }
 }

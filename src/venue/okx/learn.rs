@@ -1,0 +1,401 @@
+//! Reads OKX v5 answers into venue-neutral reports.
+//!
+//! Every OKX answer is `{"code":"0"|..,"msg":..,"data":[..]}` with HTTP 200 even
+//! when the exchange refuses. Lenient in what it reads (an unreadable entry is
+//! skipped): a misread answer only delays learning, it never forwards anything.
+//! Order acks carry no fills, so an acked order stays open (counted as live
+//! exposure) until an order-status or pending-orders answer settles it.
+
+use serde::Deserialize;
+
+use super::instruments::ContractValues;
+use super::order::{symbol_of, InstId};
+use crate::model::{Balance, Fixed, OrderReport, OrderStatus, Side, Symbol};
+use crate::venue::{Action, Learned, Observation};
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    code: String,
+    #[serde(default = "Vec::new")]
+    data: Vec<T>,
+}
+
+/// One entry of an order, cancel or amend ack.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAck {
+    #[serde(default)]
+    ord_id: String,
+    #[serde(default)]
+    cl_ord_id: String,
+    #[serde(default)]
+    s_code: String,
+}
+
+/// An order as `/trade/order` (GET) and `/trade/orders-pending` list it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireOrder {
+    inst_id: String,
+    #[serde(default)]
+    ord_id: String,
+    #[serde(default)]
+    cl_ord_id: String,
+    #[serde(default)]
+    side: String,
+    #[serde(default)]
+    sz: String,
+    #[serde(default)]
+    acc_fill_sz: String,
+    #[serde(default)]
+    avg_px: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    ord_type: String,
+    #[serde(default)]
+    tgt_ccy: String,
+}
+
+#[derive(Deserialize)]
+struct WireBalanceDetail {
+    ccy: String,
+    #[serde(rename = "cashBal", default)]
+    cash_bal: String,
+}
+
+#[derive(Deserialize)]
+struct WireBalance {
+    #[serde(default)]
+    details: Vec<WireBalanceDetail>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireTicker {
+    inst_id: String,
+    #[serde(default)]
+    last: String,
+}
+
+fn ok_code<T>(e: &Envelope<T>) -> bool {
+    e.code == "0"
+}
+
+fn non_empty(s: &str) -> Option<Box<str>> {
+    (!s.is_empty()).then(|| s.into())
+}
+
+fn order_id(s: &str) -> Option<i64> {
+    s.parse::<i64>().ok().filter(|v| *v > 0)
+}
+
+fn state(s: &str) -> OrderStatus {
+    match s {
+        "filled" => OrderStatus::Filled,
+        "canceled" | "mmp_canceled" => OrderStatus::Closed,
+        // live, partially_filled, or anything new: may still trade.
+        _ => OrderStatus::Open,
+    }
+}
+
+/// Converts an OKX size into base units: SWAP sizes count contracts.
+fn base_qty(inst: &InstId, okx_sz: Fixed, contracts: &ContractValues) -> Option<Fixed> {
+    match inst {
+        InstId::Spot { .. } => Some(okx_sz),
+        InstId::Swap { .. } => {
+            let ct = contracts.get(&inst.okx())?;
+            let v = (okx_sz.0 as i128).checked_mul(ct.0 as i128)?
+                / crate::model::decimal::FIXED_SCALE as i128;
+            i64::try_from(v).ok().map(Fixed)
+        }
+    }
+}
+
+fn report(o: WireOrder, contracts: &ContractValues) -> Option<OrderReport> {
+    let inst = InstId::parse(&o.inst_id).ok()?;
+    let executed_qty = match Fixed::parse(&o.acc_fill_sz) {
+        Ok(q) => base_qty(&inst, q, contracts)?,
+        Err(_) if o.acc_fill_sz.is_empty() => Fixed::ZERO,
+        Err(_) => return None,
+    };
+    // A spot market buy without `tgtCcy`, or with `quote_ccy`, is sized in quote.
+    let sized_in_quote = matches!(inst, InstId::Spot { .. })
+        && o.ord_type == "market"
+        && (o.tgt_ccy == "quote_ccy" || (o.tgt_ccy.is_empty() && o.side == "buy"));
+    let orig_qty = if sized_in_quote {
+        None
+    } else {
+        Fixed::parse(&o.sz)
+            .ok()
+            .and_then(|q| base_qty(&inst, q, contracts))
+    };
+    Some(OrderReport {
+        symbol: inst.symbol(),
+        exchange_order_id: order_id(&o.ord_id),
+        client_order_id: non_empty(&o.cl_ord_id),
+        side: match o.side.as_str() {
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
+            _ => None,
+        },
+        status: state(&o.state),
+        orig_qty,
+        executed_qty,
+        avg_price: Fixed::parse(&o.avg_px).ok().filter(|p| p.is_positive()),
+    })
+}
+
+fn orders(body: &[u8], contracts: &ContractValues) -> Option<Vec<OrderReport>> {
+    let e: Envelope<WireOrder> = serde_json::from_slice(body).ok()?;
+    ok_code(&e).then(|| {
+        e.data
+            .into_iter()
+            .filter_map(|o| report(o, contracts))
+            .collect()
+    })
+}
+
+/// Reads the answer to a request classified as `action`.
+pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValues) -> Learned {
+    let mut learned = Learned::default();
+    if !(200..300).contains(&status) {
+        // OKX refuses with HTTP 200 and a code; a 4xx here is an auth or
+        // parameter refusal before the order engine (nothing placed), a 5xx is
+        // an unknown outcome.
+        learned.venue_rejected = (400..500).contains(&status);
+        return learned;
+    }
+    match action {
+        Action::NewOrder(o) if o.test_only => {}
+        Action::NewOrder(o) => {
+            let Ok(e) = serde_json::from_slice::<Envelope<WireAck>>(body) else {
+                return learned;
+            };
+            // code "1": every order of the request failed; "0": all placed.
+            match (e.code.as_str(), e.data.first()) {
+                ("0", Some(ack)) if ack.s_code == "0" => {
+                    learned.reports.push(OrderReport {
+                        symbol: o.symbol.clone(),
+                        exchange_order_id: order_id(&ack.ord_id),
+                        client_order_id: non_empty(&ack.cl_ord_id)
+                            .or_else(|| o.client_order_id.clone()),
+                        side: Some(o.side),
+                        status: OrderStatus::Open,
+                        orig_qty: o.qty,
+                        executed_qty: Fixed::ZERO,
+                        avg_price: None,
+                    });
+                }
+                ("1", _) => learned.venue_rejected = true,
+                (_, Some(ack)) if !ack.s_code.is_empty() && ack.s_code != "0" => {
+                    learned.venue_rejected = true
+                }
+                // Other codes (50xxx: system busy, auth) placed nothing either.
+                (code, _) if code.starts_with("50") => learned.venue_rejected = true,
+                _ => {}
+            }
+        }
+        Action::Cancel { symbol, .. } | Action::CancelAll { symbol } => {
+            // A cancel ack says the cancel was accepted, not that nothing filled
+            // before it: the order is marked closed with no fill learned here;
+            // order-status answers carry the fills.
+            let Ok(e) = serde_json::from_slice::<Envelope<WireAck>>(body) else {
+                return learned;
+            };
+            if ok_code(&e) || e.code == "2" {
+                learned.reports = e
+                    .data
+                    .into_iter()
+                    .filter(|a| a.s_code == "0")
+                    .filter(|a| order_id(&a.ord_id).is_some() || !a.cl_ord_id.is_empty())
+                    .map(|a| OrderReport {
+                        symbol: symbol.clone(),
+                        exchange_order_id: order_id(&a.ord_id),
+                        client_order_id: non_empty(&a.cl_ord_id),
+                        side: None,
+                        status: OrderStatus::Closed,
+                        orig_qty: None,
+                        executed_qty: Fixed::ZERO,
+                        avg_price: None,
+                    })
+                    .collect();
+            }
+        }
+        Action::Observe(Observation::OrderStatus) => {
+            learned.reports = orders(body, contracts).unwrap_or_default();
+        }
+        Action::Observe(Observation::OpenOrders { symbol }) => {
+            if let Some(list) = orders(body, contracts) {
+                learned.reports = list;
+                learned.open_orders_complete = Some(symbol.clone());
+            }
+        }
+        Action::Observe(Observation::Account) => {
+            if let Ok(e) = serde_json::from_slice::<Envelope<WireBalance>>(body) {
+                if ok_code(&e) {
+                    learned.balances = e
+                        .data
+                        .into_iter()
+                        .flat_map(|b| b.details)
+                        .filter_map(|d| {
+                            Some(Balance {
+                                asset: d.ccy.into(),
+                                total: Fixed::parse(&d.cash_bal).ok()?,
+                            })
+                        })
+                        .collect();
+                }
+            }
+        }
+        Action::Observe(Observation::Ticker) => {
+            // Tickers, and the public instrument list (classified alike: both
+            // are public reference data); each reader ignores the other's shape.
+            contracts.learn_from_answer(body);
+            if let Ok(e) = serde_json::from_slice::<Envelope<WireTicker>>(body) {
+                if ok_code(&e) {
+                    learned.prices = e
+                        .data
+                        .into_iter()
+                        .filter_map(|t| {
+                            let symbol: Symbol = symbol_of(&t.inst_id)?;
+                            let p = Fixed::parse(&t.last).ok().filter(|p| p.is_positive())?;
+                            Some((symbol, p))
+                        })
+                        .collect();
+                }
+            }
+        }
+        Action::Pass => {}
+    }
+    learned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{NewOrder, OrderKind, OrderRef};
+
+    fn f(s: &str) -> Fixed {
+        Fixed::parse(s).unwrap()
+    }
+
+    fn new_order() -> Action {
+        Action::NewOrder(NewOrder {
+            symbol: Symbol::new("BTCUSDT"),
+            side: Side::Buy,
+            kind: OrderKind::Limit,
+            qty: Some(f("0.01")),
+            quote_qty: None,
+            price: Some(f("60000")),
+            stop_price: None,
+            time_in_force: None,
+            client_order_id: Some("abc".into()),
+            reduce_only: false,
+            test_only: false,
+        })
+    }
+
+    #[test]
+    fn an_ack_leaves_the_order_open() {
+        // OKX's documented answer to POST /api/v5/trade/order.
+        let body = br#"{"code":"0","msg":"","data":[{"clOrdId":"abc","ordId":"312269865356374016","tag":"","ts":"1695190491421","sCode":"0","sMsg":""}],"inTime":"1695190491421339","outTime":"1695190491423240"}"#;
+        let l = learn(&new_order(), 200, body, &ContractValues::default());
+        assert!(!l.venue_rejected);
+        assert_eq!(l.reports.len(), 1);
+        let r = &l.reports[0];
+        assert_eq!(r.exchange_order_id, Some(312269865356374016));
+        assert_eq!(r.client_order_id.as_deref(), Some("abc"));
+        assert_eq!(r.status, OrderStatus::Open);
+        assert_eq!(r.orig_qty, Some(f("0.01")));
+        assert_eq!(r.executed_qty, Fixed::ZERO);
+    }
+
+    #[test]
+    fn refusals_release_the_reservation() {
+        let body = br#"{"code":"1","msg":"All operations failed","data":[{"clOrdId":"abc","ordId":"","sCode":"51008","sMsg":"Order failed. Insufficient USDT balance in account.","tag":"","ts":"1695190491421"}],"inTime":"1","outTime":"2"}"#;
+        assert!(learn(&new_order(), 200, body, &ContractValues::default()).venue_rejected);
+        let busy = br#"{"code":"50001","msg":"Service temporarily unavailable","data":[]}"#;
+        assert!(learn(&new_order(), 200, busy, &ContractValues::default()).venue_rejected);
+        let l = learn(
+            &new_order(),
+            502,
+            b"bad gateway",
+            &ContractValues::default(),
+        );
+        assert!(!l.venue_rejected && l.reports.is_empty());
+    }
+
+    #[test]
+    fn order_status_and_pending_orders() {
+        let body = br#"{"code":"0","msg":"","data":[
+          {"accFillSz":"0.004","avgPx":"60010.5","cTime":"1","clOrdId":"abc","instId":"BTC-USDT","instType":"SPOT","ordId":"11","ordType":"limit","px":"60000","side":"buy","state":"partially_filled","sz":"0.01","tgtCcy":""},
+          {"accFillSz":"0","avgPx":"","clOrdId":"","instId":"BTC-USDT-SWAP","instType":"SWAP","ordId":"12","ordType":"limit","px":"60000","side":"sell","state":"live","sz":"5","tgtCcy":""},
+          {"accFillSz":"0.001","avgPx":"60000","clOrdId":"","instId":"BTC-USDT","ordId":"13","ordType":"market","side":"buy","state":"filled","sz":"60","tgtCcy":""}
+        ]}"#;
+        let cv = ContractValues::default();
+        let action = Action::Observe(Observation::OpenOrders { symbol: None });
+        // Contract value unknown: the swap order cannot be read and is skipped.
+        let l = learn(&action, 200, body, &cv);
+        assert_eq!(l.reports.len(), 2);
+        assert_eq!(l.open_orders_complete, Some(None));
+        cv.learn("BTC-USDT-SWAP", f("0.01"));
+        let l = learn(&action, 200, body, &cv);
+        assert_eq!(l.reports.len(), 3);
+        let r = &l.reports[0];
+        assert_eq!(r.symbol.as_str(), "BTCUSDT");
+        assert_eq!(r.status, OrderStatus::Open);
+        assert_eq!((r.orig_qty, r.executed_qty), (Some(f("0.01")), f("0.004")));
+        assert_eq!(r.avg_price, Some(f("60010.5")));
+        let swap = &l.reports[1];
+        assert_eq!(swap.symbol.as_str(), "BTC-USDT-SWAP");
+        assert_eq!(swap.orig_qty, Some(f("0.05")));
+        assert_eq!(swap.side, Some(Side::Sell));
+        // Market buy sized in quote: no base orig_qty, fills in base.
+        let m = &l.reports[2];
+        assert_eq!(
+            (m.orig_qty, m.executed_qty, m.status),
+            (None, f("0.001"), OrderStatus::Filled)
+        );
+        // An error answer is not a complete (empty) listing.
+        let err = br#"{"code":"50113","msg":"Invalid Sign","data":[]}"#;
+        assert_eq!(learn(&action, 200, err, &cv).open_orders_complete, None);
+    }
+
+    #[test]
+    fn cancels_close_the_orders_they_name() {
+        let action = Action::Cancel {
+            symbol: Symbol::new("BTCUSDT"),
+            order: OrderRef::ExchangeId(11),
+        };
+        let body = br#"{"code":"2","msg":"","data":[{"clOrdId":"","ordId":"11","sCode":"0","sMsg":""},{"clOrdId":"","ordId":"12","sCode":"51400","sMsg":"Cancellation failed as the order has been filled, canceled or does not exist"}],"inTime":"1","outTime":"2"}"#;
+        let l = learn(&action, 200, body, &ContractValues::default());
+        assert_eq!(l.reports.len(), 1);
+        assert_eq!(l.reports[0].exchange_order_id, Some(11));
+        assert_eq!(l.reports[0].status, OrderStatus::Closed);
+    }
+
+    #[test]
+    fn balances_and_tickers() {
+        let bal = br#"{"code":"0","data":[{"totalEq":"100000","details":[{"ccy":"BTC","cashBal":"1.5","eq":"1.5","availBal":"1.4","frozenBal":"0.1"},{"ccy":"USDT","cashBal":"25000.12","eq":"25000.12"}]}],"msg":""}"#;
+        let l = learn(
+            &Action::Observe(Observation::Account),
+            200,
+            bal,
+            &ContractValues::default(),
+        );
+        assert_eq!(l.balances.len(), 2);
+        assert_eq!(
+            (&*l.balances[0].asset, l.balances[0].total),
+            ("BTC", f("1.5"))
+        );
+        let tick = br#"{"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USDT","last":"61234.5","lastSz":"0.1","askPx":"61234.6","bidPx":"61234.5","ts":"1"},{"instType":"SPOT","instId":"ETH-USDT","last":"0","ts":"1"}]}"#;
+        let l = learn(
+            &Action::Observe(Observation::Ticker),
+            200,
+            tick,
+            &ContractValues::default(),
+        );
+        assert_eq!(l.prices, vec![(Symbol::new("BTCUSDT"), f("61234.5"))]);
+    }
+}
