@@ -62,6 +62,6 @@ pub fn venue_with_limits(
             max_accounts,
         ))),
         // No paper exchange for this venue yet: the caller refuses to start.
-        VenueKind::OkxV5 => None,
+        VenueKind::OkxV5 | VenueKind::Kraken => None,
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod binance;
 pub mod canonical;
+pub mod kraken;
 pub mod okx;
 
 use bytes::Bytes;
@@ -22,6 +23,7 @@ use crate::rules::Rejection;
 pub enum VenueKind {
     BinanceSpot,
     OkxV5,
+    Kraken,
 }
 
 impl VenueKind {
@@ -29,6 +31,7 @@ impl VenueKind {
         match self {
             VenueKind::BinanceSpot => "binance-spot",
             VenueKind::OkxV5 => "okx-v5",
+            VenueKind::Kraken => "kraken",
         }
     }
 }
@@ -130,5 +133,6 @@ pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn V
     match kind {
         VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
         VenueKind::OkxV5 => std::sync::Arc::new(okx::OkxV5::new(allow_withdrawals)),
+        VenueKind::Kraken => std::sync::Arc::new(kraken::Kraken::new(allow_withdrawals)),
     }
 }
