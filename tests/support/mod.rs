@@ -7,10 +7,14 @@
 
 pub mod gateway;
 pub mod mock_binance;
+pub mod mock_http;
+pub mod mock_kraken;
+pub mod mock_okx;
 pub mod process;
 
 pub use gateway::*;
 pub use mock_binance::*;
 pub use process::*;
 pub mod orders;
+pub mod venue_gateway;
 pub use orders::*;
