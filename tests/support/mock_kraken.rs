@@ -322,7 +322,8 @@ impl MockKraken {
             .expect("order to fill");
         o.vol_exec = vol_exec.into();
         o.avg_price = avg_price.into();
-        if o.vol_exec == o.vol {
+        let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
+        if num(&o.vol_exec) == num(&o.vol) {
             o.status = "closed".into();
         }
     }
