@@ -271,3 +271,53 @@ fn fills_and_cancels_update_positions() {
     );
     assert_eq!(open_orders(&gw), 1);
 }
+
+#[test]
+fn paper_okx_answers_in_okx_format_and_is_checked() {
+    let rules = Rules::open()
+        .account("max_order_notional_usd", "100000.0")
+        .build();
+    let gw = support::venue_gateway::paper_venue("okx-v5", "okx", &rules, "BTCUSDT");
+    // Market data and instruments answer from the simulated market.
+    let t = gw
+        .send(&RawRequest::new(
+            "GET",
+            "/api/v5/market/ticker?instId=BTC-USDT",
+        ))
+        .json();
+    assert_eq!(t["code"], "0", "{t}");
+    let last: f64 = t["data"][0]["last"]
+        .as_str()
+        .expect("last")
+        .parse()
+        .expect("number");
+    assert!(last > 0.0);
+    let i = gw
+        .send(&RawRequest::new(
+            "GET",
+            "/api/v5/public/instruments?instType=SPOT",
+        ))
+        .json();
+    assert!(i["data"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x["instId"] == "BTC-USDT")));
+    // A paper market buy (ccxt's batch of one) fills; riskgate learns the fill
+    // from the order-status answer.
+    let body = r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.01","tgtCcy":"base_ccy","clOrdId":"paper1"}]"#;
+    let a = gw.send(&okx_request("POST", BATCH, body)).json();
+    assert_eq!(a["code"], "0", "{a}");
+    let id = a["data"][0]["ordId"].as_str().expect("ordId").to_string();
+    let o = gw
+        .send(&okx_request(
+            "GET",
+            &format!("{ORDER}?instId=BTC-USDT&ordId={id}"),
+            "",
+        ))
+        .json();
+    assert_eq!(o["data"][0]["state"], "filled", "{o}");
+    assert!((btc_position(&gw) - 0.01).abs() < 1e-9);
+    // A refusal in OKX's shape: 10 BTC is over 100 000 USD.
+    let big = limit("buy", "10", &format!("{last:.1}"), "paper2");
+    let resp = gw.send(&okx_request("POST", ORDER, &big));
+    assert_okx_refused(&resp, "max_order_notional", "51008", 1);
+}

@@ -1,17 +1,19 @@
 //! The built-in paper exchange: answers a venue's API in its own format from
 //! paper accounts filled against the simulated market.
 //!
-//! Owns `paper::book` (accounts, orders, matching) and `paper::binance` (the
-//! Binance spot wire format). Reads prices from `market::sim`; knows nothing of
+//! Owns `paper::book` (accounts, orders, matching), `paper::binance` (the
+//! Binance spot wire format) and `paper::okx` (OKX v5 spot). Reads prices from `market::sim`; knows nothing of
 //! rules or state: riskgate checks and learns from paper answers exactly as it
 //! does from the real exchange's.
 
 pub mod binance;
 pub mod book;
+pub mod okx;
 
 use std::sync::Arc;
 
 pub use binance::PaperBinance;
+pub use okx::PaperOkx;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -61,7 +63,13 @@ pub fn venue_with_limits(
             starting_balances,
             max_accounts,
         ))),
+        VenueKind::OkxV5 => Some(Arc::new(PaperOkx::with_max_accounts(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
         // No paper exchange for this venue yet: the caller refuses to start.
-        VenueKind::OkxV5 | VenueKind::Kraken => None,
+        VenueKind::Kraken => None,
     }
 }

@@ -19,9 +19,25 @@ pub fn live_venue(
     rules: &str,
     wait_symbol: &str,
 ) -> Gateway {
+    start_venue("live", kind, name, Some(upstream), rules, wait_symbol)
+}
+
+/// Paper mode (the built-in paper exchange for `kind`), one venue `name`.
+pub fn paper_venue(kind: &str, name: &str, rules: &str, wait_symbol: &str) -> Gateway {
+    start_venue("paper", kind, name, None, rules, wait_symbol)
+}
+
+fn start_venue(
+    mode: &'static str,
+    kind: &str,
+    name: &str,
+    upstream: Option<&str>,
+    rules: &str,
+    wait_symbol: &str,
+) -> Gateway {
     let opts = GatewayOptions {
-        mode: "live",
-        upstream: Some(upstream.to_string()),
+        mode,
+        upstream: upstream.map(str::to_string),
         rules: vec![("limits.toml".into(), rules.into())],
         ..Default::default()
     };
