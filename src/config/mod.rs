@@ -125,10 +125,28 @@ struct VenueSection {
 #[serde(deny_unknown_fields)]
 struct AccountSection {
     alias: Spanned<String>,
-    api_key_sha256: Option<Spanned<String>>,
-    api_key_env: Option<Spanned<String>>,
+    /// One key, or a list: one account may trade on several venues, each
+    /// with its own key; all of them share the account's capital and limits.
+    api_key_sha256: Option<Spanned<OneOrMany>>,
+    api_key_env: Option<Spanned<OneOrMany>>,
     #[serde(default)]
     starting_holdings: std::collections::BTreeMap<String, Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn items(&self) -> &[String] {
+        match self {
+            OneOrMany::One(s) => std::slice::from_ref(s),
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 /// Where a venue's passing orders go.
@@ -599,39 +617,54 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
             );
             continue;
         }
-        let id: Option<AccountId> = match (&s.api_key_sha256, &s.api_key_env) {
-            (Some(h), None) => {
-                let hex = h.get_ref().to_ascii_lowercase();
-                match ::hex::decode(&hex) {
+        // Every key of the account: hashes first, then environment variables,
+        // in the order given; the first is the account's id.
+        let mut ids: Vec<AccountId> = Vec::new();
+        let mut any_key = false;
+        if let Some(h) = &s.api_key_sha256 {
+            for hex in h.get_ref().items() {
+                any_key = true;
+                match ::hex::decode(hex.to_ascii_lowercase()) {
                     Ok(bytes) if bytes.len() == 32 => {
                         let mut b = [0u8; 8];
                         b.copy_from_slice(&bytes[..8]);
-                        Some(AccountId(u64::from_be_bytes(b)))
+                        ids.push(AccountId(u64::from_be_bytes(b)));
                     }
-                    _ => {
-                        c.err(
-                            h,
-                            "api_key_sha256 must be 64 hex digits (sha256sum of the API key)",
-                        );
-                        None
-                    }
+                    _ => c.err(
+                        h,
+                        "api_key_sha256 must be 64 hex digits (sha256sum of the API key)",
+                    ),
                 }
             }
-            (None, Some(var)) => match env.get(var.get_ref()) {
-                Some(key) => Some(account_id_of(key.as_bytes())),
-                None => {
-                    c.err(
-                        var,
-                        format!("environment variable {} is not set", var.get_ref()),
-                    );
-                    None
+        }
+        if let Some(vars) = &s.api_key_env {
+            for var in vars.get_ref().items() {
+                any_key = true;
+                match env.get(var) {
+                    Some(key) => ids.push(account_id_of(key.as_bytes())),
+                    None => c.err(vars, format!("environment variable {var} is not set")),
                 }
-            },
-            _ => {
-                c.err(a, "give exactly one of api_key_sha256 or api_key_env");
-                None
             }
-        };
+        }
+        if !any_key {
+            c.err(
+                a,
+                "give api_key_sha256 or api_key_env (a key, or a list of keys)",
+            );
+        }
+        for id in &ids {
+            if accounts
+                .iter()
+                .any(|k| k.id == *id || k.other_ids.contains(id))
+            {
+                c.err(
+                    &s.alias,
+                    format!("alias '{alias}': an API key already belongs to another account"),
+                );
+            }
+        }
+        let id = ids.first().copied();
+        let other_ids: Vec<AccountId> = ids.iter().skip(1).copied().collect();
         let mut starting_holdings = Vec::new();
         for (asset, v) in &s.starting_holdings {
             match Fixed::from_f64(*v.get_ref()) {
@@ -646,6 +679,7 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
             accounts.push(KnownAccount {
                 alias: Arc::from(alias.as_str()),
                 id,
+                other_ids,
                 starting_holdings,
             });
         }

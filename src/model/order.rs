@@ -77,6 +77,39 @@ pub enum TimeInForce {
     Fok,
 }
 
+/// What an order trades: the asset itself, or a contract on it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Contract {
+    /// Spot: the position is the balance of the base asset.
+    #[default]
+    Spot,
+    /// Linear (USDT/USDC-margined) perpetual or future: a signed position per
+    /// venue and instrument, valued at notional for exposure and leverage.
+    Linear,
+}
+
+/// Turns a venue's order id into the numeric id riskgate tracks. Numeric ids
+/// (Binance, OKX) are kept as they are; others (Bybit's UUIDs, Kraken's
+/// txids) become a stable 63-bit FNV-1a hash, negated so it never collides
+/// with a numeric id. The id is only ever compared, never sent back.
+pub fn exchange_order_id(id: &str) -> Option<i64> {
+    if id.is_empty() {
+        return None;
+    }
+    if let Ok(n) = id.parse::<i64>() {
+        return Some(n);
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Some(-((h & (i64::MAX as u64)) as i64) - 1)
+}
+
 /// A new order as the bot asked for it, venue quirks removed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOrder {
@@ -91,8 +124,12 @@ pub struct NewOrder {
     pub stop_price: Option<Fixed>,
     pub time_in_force: Option<TimeInForce>,
     pub client_order_id: Option<Box<str>>,
-    /// The venue promises the order can only reduce (derivatives `reduceOnly`).
+    /// The venue promises the order can only reduce (derivatives `reduceOnly`,
+    /// `closePosition`): it always counts as reducing, so only a halt blocks it.
+    /// A `closePosition` order carries no quantity (`qty` and `quote_qty` None).
     pub reduce_only: bool,
+    /// Spot or derivative semantics for the position it changes.
+    pub contract: Contract,
     /// A test order (`/order/test`): checked, never counted or reserved.
     pub test_only: bool,
 }

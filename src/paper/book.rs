@@ -752,6 +752,7 @@ mod tests {
             time_in_force: kind.has_limit_price().then_some(TimeInForce::Gtc),
             client_order_id: None,
             reduce_only: false,
+            contract: crate::model::Contract::Spot,
             test_only: false,
         }
     }

@@ -80,6 +80,24 @@ impl WorkerVenue {
         )
     }
 
+    fn reject_batch(
+        &self,
+        orders: &[crate::model::NewOrder],
+        refused: usize,
+        rejection: &Rejection,
+    ) -> Answer {
+        let rendered = self
+            .venue
+            .render_batch_rejection(orders, refused, rejection);
+        respond(
+            rendered.status,
+            None,
+            rendered.body,
+            "reject",
+            Some(rejection.reason.id()),
+        )
+    }
+
     /// Handles one request. Never fails: every error becomes a venue-format answer.
     pub async fn handle(
         self: Rc<Self>,
@@ -159,9 +177,61 @@ impl WorkerVenue {
             .and_then(|k| engine.account_for_key(k).ok());
 
         let mut submitted: Option<Submitted> = None;
+        // Reservations of a batch's orders, in request order.
+        let mut batch_reservations: Vec<Option<u64>> = Vec::new();
         let mut shadow_rule: Option<&'static str> = None;
         match &classified.action {
-            Action::NewOrder(order) => {
+            Action::NewOrders(orders) => {
+                self.metrics.request("order");
+                let Some(key) = classified.api_key else {
+                    let r = Rejection::new(
+                        RejectReason::MissingApiKey,
+                        "order without an API key header",
+                    );
+                    telemetry::order_decision(self.name, "unknown", "reject", r.reason.id());
+                    return Ok(self.reject_batch(orders, 0, &r));
+                };
+                let account = match &account {
+                    Some(a) => a.clone(),
+                    None => match engine.account_for_key(key) {
+                        Ok(a) => a,
+                        Err(r) => return Ok(self.reject_batch(orders, 0, &r)),
+                    },
+                };
+                let started = Instant::now();
+                let decision = engine.submit_batch(&account, orders);
+                self.metrics.check_duration(started.elapsed().as_secs_f64());
+                match decision {
+                    Ok(s) => {
+                        for _ in 0..s.len() {
+                            account.count_accepted(self.name);
+                        }
+                        batch_reservations = s.iter().map(|s| s.reservation).collect();
+                    }
+                    Err((_, rejection)) if self.shared.mode == Mode::Shadow => {
+                        telemetry::order_decision(
+                            self.name,
+                            &account.label,
+                            "would_reject",
+                            rejection.reason.id(),
+                        );
+                        telemetry::shadow_would_reject(self.name, rejection.reason.id());
+                        tracing::warn!(venue = self.name, account = %account.label, rule = rejection.reason.id(), reason = %rejection.message, "shadow mode: forwarding a batch the rules refuse");
+                        shadow_rule = Some(rejection.reason.id());
+                    }
+                    Err((refused, rejection)) => {
+                        telemetry::order_decision(
+                            self.name,
+                            &account.label,
+                            "reject",
+                            rejection.reason.id(),
+                        );
+                        tracing::info!(venue = self.name, account = %account.label, rule = rejection.reason.id(), reason = %rejection.message, refused, "batch refused");
+                        return Ok(self.reject_batch(orders, refused, &rejection));
+                    }
+                }
+            }
+            Action::NewOrder(order) | Action::Amend(order) => {
                 self.metrics.request("order");
                 let Some(key) = classified.api_key else {
                     let r = Rejection::new(
@@ -212,7 +282,9 @@ impl WorkerVenue {
                     }
                 }
             }
-            Action::Cancel { .. } | Action::CancelAll { .. } => self.metrics.request("cancel"),
+            Action::Cancel { .. } | Action::CancelAll { .. } | Action::CancelBatch => {
+                self.metrics.request("cancel")
+            }
             Action::Observe(_) => self.metrics.request("read"),
             Action::Pass => self.metrics.request("pass"),
         }
@@ -254,17 +326,26 @@ impl WorkerVenue {
                     let learned = self
                         .venue
                         .learn(&classified.action, a.status.as_u16(), &a.body);
-                    engine.learn(
-                        account.as_deref(),
-                        &classified.action,
-                        reservation,
-                        &learned,
-                        started_ms,
-                    );
+                    match (&classified.action, account.as_deref()) {
+                        (Action::NewOrders(_), Some(acc)) => {
+                            engine.learn_batch(acc, &batch_reservations, &learned, started_ms)
+                        }
+                        _ => engine.learn(
+                            account.as_deref(),
+                            &classified.action,
+                            reservation,
+                            &learned,
+                            started_ms,
+                        ),
+                    }
                 }
                 let decision = match (&classified.action, shadow_rule) {
-                    (Action::NewOrder(_), Some(_)) => "would_reject",
-                    (Action::NewOrder(_), None) => "accept",
+                    (Action::NewOrder(_) | Action::NewOrders(_) | Action::Amend(_), Some(_)) => {
+                        "would_reject"
+                    }
+                    (Action::NewOrder(_) | Action::NewOrders(_) | Action::Amend(_), None) => {
+                        "accept"
+                    }
                     _ => "pass",
                 };
                 Ok(respond(
@@ -282,8 +363,13 @@ impl WorkerVenue {
                     if sent { "status_unknown" } else { "not_sent" },
                 );
                 tracing::warn!(venue = self.name, error = %e, "upstream failed");
-                if let (Some(account), Some(res)) = (&account, reservation) {
-                    engine.upstream_failed(account, res, sent);
+                if let Some(account) = &account {
+                    for res in reservation
+                        .into_iter()
+                        .chain(batch_reservations.iter().flatten().copied())
+                    {
+                        engine.upstream_failed(account, res, sent);
+                    }
                 }
                 let reason = if sent {
                     RejectReason::UpstreamStatusUnknown

@@ -397,6 +397,7 @@ mod tests {
             time_in_force: Some(TimeInForce::Gtc),
             client_order_id: None,
             reduce_only: false,
+            contract: crate::model::Contract::Spot,
             test_only: false,
         }
     }

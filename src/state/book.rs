@@ -378,7 +378,7 @@ impl Book {
         }
     }
 
-    fn restore(&mut self, s: &BookSnapshot) {
+    pub(crate) fn restore(&mut self, s: &BookSnapshot) {
         *self = Book::default();
         self.day = s.day;
         self.daily_trades = s.daily_trades;

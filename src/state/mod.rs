@@ -53,7 +53,11 @@ pub fn account_id_of(api_key: &[u8]) -> AccountId {
 #[derive(Clone, Debug)]
 pub struct KnownAccount {
     pub alias: Arc<str>,
+    /// The account's id: the hash of its first API key.
     pub id: AccountId,
+    /// Hashes of its other API keys (one per venue, typically): orders sent
+    /// with any of them count against this one account.
+    pub other_ids: Vec<AccountId>,
     /// Holdings to start from when the journal knows nothing of the account.
     pub starting_holdings: Vec<(Arc<str>, Fixed)>,
 }
@@ -149,6 +153,8 @@ pub struct Engine {
     accounts: DashMap<AccountId, Arc<Account>>,
     keys: DashMap<Box<[u8]>, Arc<Account>>,
     aliases: HashMap<AccountId, Arc<str>>,
+    /// Secondary key hash → the account it belongs to.
+    key_owner: HashMap<AccountId, AccountId>,
     instruments: DashMap<Box<str>, Arc<Instrument>>,
     global: RwLock<GlobalState>,
     journal: Journal,
@@ -314,6 +320,11 @@ impl Engine {
             risk_wake: Arc::new(Wake::default()),
             accounts,
             keys: DashMap::new(),
+            key_owner: cfg
+                .known_accounts
+                .iter()
+                .flat_map(|a| a.other_ids.iter().map(move |o| (*o, a.id)))
+                .collect(),
             aliases,
             instruments: DashMap::new(),
             global: RwLock::new(global),
@@ -336,6 +347,7 @@ impl Engine {
             self.keys.clear();
         }
         let id = account_id_of(api_key);
+        let id = self.key_owner.get(&id).copied().unwrap_or(id);
         let account = match self.accounts.get(&id) {
             Some(a) => a.clone(),
             None => {
@@ -401,6 +413,84 @@ impl Engine {
     pub fn submit(&self, account: &Account, order: &NewOrder) -> Result<Submitted, Rejection> {
         let rules = self.rules.load();
         let now_ms = self.clock.now_ms();
+        let mut book = account.book.lock();
+        let (submitted, ev) = self.check_locked(account, &book, order, &rules, now_ms)?;
+        if let Some(ev) = ev {
+            // Journal before applying and before forwarding: if the journal cannot
+            // take it, the order does not go out.
+            if let Err(e) = self.journal.append(&ev) {
+                tracing::error!(error = %e, "journal append failed; refusing order");
+                return Err(Rejection::new(
+                    RejectReason::Internal,
+                    "state journal unavailable",
+                ));
+            }
+            book.apply(&ev);
+        }
+        Ok(submitted)
+    }
+
+    /// Checks a batch of orders sent in one request, all or nothing: each order
+    /// is checked with the earlier ones already counted (so five orders that
+    /// each fit but together do not are refused), and if any is refused none is
+    /// reserved. The error carries the index of the first refused order, which
+    /// the venue needs to render its per-order error list.
+    ///
+    /// A refused batch may have spent rate-limit tokens for the orders before
+    /// the refused one; everything else is rolled back.
+    pub fn submit_batch(
+        &self,
+        account: &Account,
+        orders: &[NewOrder],
+    ) -> Result<Vec<Submitted>, (usize, Rejection)> {
+        let rules = self.rules.load();
+        let now_ms = self.clock.now_ms();
+        let mut book = account.book.lock();
+        // Batches are rare and small (5 to 20 orders): a copy of the book is the
+        // simplest exact undo.
+        let before = book.snapshot();
+        let mut submitted = Vec::with_capacity(orders.len());
+        let mut events = Vec::with_capacity(orders.len());
+        for (i, order) in orders.iter().enumerate() {
+            match self.check_locked(account, &book, order, &rules, now_ms) {
+                Ok((s, ev)) => {
+                    if let Some(ev) = ev {
+                        book.apply(&ev);
+                        events.push(ev);
+                    }
+                    submitted.push(s);
+                }
+                Err(r) => {
+                    book.restore(&before);
+                    return Err((i, r));
+                }
+            }
+        }
+        for ev in &events {
+            if let Err(e) = self.journal.append(ev) {
+                // Reservations journaled before the failure stay counted after a
+                // restart (as unknown outcomes): the safe side.
+                tracing::error!(error = %e, "journal append failed; refusing batch");
+                book.restore(&before);
+                return Err((
+                    0,
+                    Rejection::new(RejectReason::Internal, "state journal unavailable"),
+                ));
+            }
+        }
+        Ok(submitted)
+    }
+
+    /// Runs the check for one order against the locked book and, if it passes,
+    /// builds its reservation event (None for test orders). Applies nothing.
+    fn check_locked(
+        &self,
+        account: &Account,
+        book: &Book,
+        order: &NewOrder,
+        rules: &RuleSet,
+        now_ms: i64,
+    ) -> Result<(Submitted, Option<Event>), Rejection> {
         let Some(instrument) = self.instrument(&order.symbol) else {
             return Err(Rejection::new(
                 RejectReason::MarketDataStale,
@@ -426,13 +516,12 @@ impl Engine {
             (Some(_), None) => self.risk.flat(),
             _ => None,
         };
-        let mut book = account.book.lock();
         let exposure = book.open_exposure(&instrument.base);
         let qty_for_fingerprint = order.qty.or(order.quote_qty).unwrap_or_default();
         let fp = fingerprint(order, qty_for_fingerprint);
         let capital_usd = account_rules
             .capital_usd
-            .or_else(|| self.equity_usd(&book, now_ms, rules.max_price_age_ms));
+            .or_else(|| self.equity_usd(book, now_ms, rules.max_price_age_ms));
         let ctx = OrderContext {
             order,
             account: account_rules,
@@ -489,10 +578,13 @@ impl Engine {
         };
         let accepted = rules::check(&ctx)?;
         if order.test_only {
-            return Ok(Submitted {
-                reservation: None,
-                accepted,
-            });
+            return Ok((
+                Submitted {
+                    reservation: None,
+                    accepted,
+                },
+                None,
+            ));
         }
         // The rate limit is the last rule: refused orders do not spend tokens.
         if !accepted.reducing && !account.take_rate_token(account_rules.rate) {
@@ -523,20 +615,13 @@ impl Engine {
             fingerprint: fp,
             ts_ms: now_ms,
         };
-        // Journal before applying and before forwarding: if the journal cannot
-        // take it, the order does not go out.
-        if let Err(e) = self.journal.append(&ev) {
-            tracing::error!(error = %e, "journal append failed; refusing order");
-            return Err(Rejection::new(
-                RejectReason::Internal,
-                "state journal unavailable",
-            ));
-        }
-        book.apply(&ev);
-        Ok(Submitted {
-            reservation: Some(reservation),
-            accepted,
-        })
+        Ok((
+            Submitted {
+                reservation: Some(reservation),
+                accepted,
+            },
+            Some(ev),
+        ))
     }
 
     /// Equity from learned holdings at reference prices; None if any holding cannot be priced.
@@ -609,7 +694,7 @@ impl Engine {
         let Some(account) = account else { return };
         let mut book = account.book.lock();
         let id = account.id;
-        if let (Action::NewOrder(_), Some(res)) = (action, reservation) {
+        if let (Action::NewOrder(_) | Action::Amend(_), Some(res)) = (action, reservation) {
             if learned.venue_rejected {
                 self.record(
                     &mut book,
@@ -634,6 +719,27 @@ impl Engine {
                     ts_ms,
                 };
                 self.record(&mut book, ev);
+                if matches!(action, Action::Amend(_)) {
+                    // The venue answered the amend: the order as it was is gone,
+                    // replaced by the one just reserved.
+                    let replaced: Vec<u64> = book
+                        .open
+                        .iter()
+                        .filter(|o| o.reservation != res && o.matches(r))
+                        .map(|o| o.reservation)
+                        .collect();
+                    for reservation in replaced {
+                        self.record(
+                            &mut book,
+                            Event::Released {
+                                account: id,
+                                reservation,
+                                why: "replaced by an amend".into(),
+                                ts_ms,
+                            },
+                        );
+                    }
+                }
             } else {
                 // An answer that is neither a refusal nor a readable order (a 5xx:
                 // "execution status unknown") leaves the outcome unknown; marking
@@ -752,6 +858,65 @@ impl Engine {
                     ts_ms,
                 },
             );
+        }
+    }
+
+    /// Learns from the venue's answer to a batch of new orders, whose
+    /// reservations are `reservations` (request order; test orders have none).
+    pub fn learn_batch(
+        &self,
+        account: &Account,
+        reservations: &[Option<u64>],
+        learned: &Learned,
+        request_started_ms: i64,
+    ) {
+        // Prices, balances, positions and any reports not tied to the batch.
+        self.learn(
+            Some(account),
+            &Action::CancelBatch,
+            None,
+            learned,
+            request_started_ms,
+        );
+        let ts_ms = self.clock.now_ms();
+        let mut book = account.book.lock();
+        let id = account.id;
+        for (i, res) in reservations.iter().enumerate() {
+            let Some(res) = *res else { continue };
+            let ev = if learned.venue_rejected {
+                Event::Released {
+                    account: id,
+                    reservation: res,
+                    why: "venue refused the batch".into(),
+                    ts_ms,
+                }
+            } else {
+                match learned.batch.get(i) {
+                    Some(Some(r)) => Event::Progress {
+                        account: id,
+                        reservation: res,
+                        exchange_order_id: r.exchange_order_id,
+                        client_order_id: r.client_order_id.clone(),
+                        executed_qty: r.executed_qty,
+                        avg_price: r.avg_price,
+                        live: r.status.is_live(),
+                        ts_ms,
+                    },
+                    Some(None) => Event::Released {
+                        account: id,
+                        reservation: res,
+                        why: "venue refused the order".into(),
+                        ts_ms,
+                    },
+                    // Unreadable answer: counted as live until a status settles it.
+                    None => Event::OutcomeUnknown {
+                        account: id,
+                        reservation: res,
+                        ts_ms,
+                    },
+                }
+            };
+            self.record(&mut book, ev);
         }
     }
 

@@ -34,6 +34,15 @@ impl VenueKind {
             VenueKind::Kraken => "kraken",
         }
     }
+
+    /// The exchange (counterparty) this kind trades with: Binance spot and
+    /// USD-M futures are one counterparty. Per-exchange exposure limits are
+    /// keyed by this name.
+    pub fn exchange(self) -> &'static str {
+        match self {
+            VenueKind::BinanceSpot => "binance",
+        }
+    }
 }
 
 /// A borrowed view of the bot's request, as received.
@@ -56,10 +65,34 @@ pub enum Action {
     Observe(Observation),
     /// A new order: check, reserve, forward, learn.
     NewOrder(NewOrder),
+    /// Several new orders in one request (a batch endpoint). Every order is
+    /// checked; if any is refused the whole batch is refused (nothing reserved,
+    /// nothing forwarded) and answered with `Venue::render_batch_rejection`.
+    /// Accepted batches reserve all their orders atomically.
+    NewOrders(Box<[NewOrder]>),
+    /// An amend/edit of a resting order, parsed as the order it becomes. It is
+    /// checked and reserved as a new order: until the venue's answer settles it,
+    /// the old and the new order both count (the worst case). An amend that
+    /// cannot be parsed into a whole order is refused at classification.
+    Amend(NewOrder),
     /// Cancel one order: always allowed, learn from the answer.
     Cancel { symbol: Symbol, order: OrderRef },
     /// Cancel all open orders on a symbol.
     CancelAll { symbol: Symbol },
+    /// Cancel several orders in one request: always allowed, learn from the answer.
+    CancelBatch,
+}
+
+impl Action {
+    /// The orders this action asks to place (one for an order or an amend,
+    /// several for a batch, none otherwise).
+    pub fn new_orders(&self) -> &[NewOrder] {
+        match self {
+            Action::NewOrder(o) | Action::Amend(o) => std::slice::from_ref(o),
+            Action::NewOrders(v) => v,
+            _ => &[],
+        }
+    }
 }
 
 /// Reads whose answers carry state worth learning.
@@ -94,6 +127,22 @@ pub struct Learned {
     pub venue_rejected: bool,
     /// `reports` is the complete set of open orders for this scope.
     pub open_orders_complete: Option<Option<Symbol>>,
+    /// For a batch (`Action::NewOrders`): one entry per order, in request
+    /// order. `Some(report)` when the venue took that order, `None` when it
+    /// refused that one order. Empty when the answer could not be read per
+    /// order (then every order's outcome is unknown), or the whole batch was
+    /// refused (`venue_rejected`).
+    pub batch: Vec<Option<OrderReport>>,
+    /// Derivative positions the venue reported (signed; 0 = flat).
+    pub positions: Vec<PositionReport>,
+}
+
+/// One derivative position as the venue reported it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionReport {
+    pub symbol: Symbol,
+    /// Signed base quantity: negative for shorts.
+    pub qty: Fixed,
 }
 
 /// A response riskgate writes itself.
@@ -113,6 +162,20 @@ pub trait Venue: Send + Sync + 'static {
     /// riskgate's refusal in this venue's error shape, so that client libraries
     /// raise their ordinary order-rejected (non-retryable) error.
     fn render_rejection(&self, rejection: &Rejection) -> SyntheticResponse;
+
+    /// riskgate's refusal of a whole batch because order `refused` (an index
+    /// into `orders`) failed `rejection`. Venues whose batch endpoints answer
+    /// per order (Bybit, OKX, Binance futures) list every order, each with its
+    /// client id; the default is the single-order shape.
+    fn render_batch_rejection(
+        &self,
+        orders: &[NewOrder],
+        refused: usize,
+        rejection: &Rejection,
+    ) -> SyntheticResponse {
+        let _ = (orders, refused);
+        self.render_rejection(rejection)
+    }
 
     /// Reads the venue's answer to a request of the given action.
     fn learn(&self, action: &Action, status: u16, body: &[u8]) -> Learned;

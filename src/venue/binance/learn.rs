@@ -151,10 +151,33 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
     }
     match action {
         Action::NewOrder(o) if o.test_only => {}
-        Action::NewOrder(_) | Action::Observe(Observation::OrderStatus) => {
+        Action::NewOrder(_) | Action::Amend(_) | Action::Observe(Observation::OrderStatus) => {
             learned.reports = orders(body, false)
         }
-        Action::Cancel { .. } | Action::CancelAll { .. } => learned.reports = orders(body, true),
+        Action::NewOrders(_) => {
+            // Binance futures `batchOrders`: one entry per order, in request
+            // order, each an order or `{"code":..,"msg":..}` for that order alone.
+            if let Ok(list) = serde_json::from_slice::<Vec<serde_json::Value>>(body) {
+                // An entry that is neither leaves the whole batch unknown
+                // (counted as live until a status settles it), never refused.
+                learned.batch = list
+                    .into_iter()
+                    .map(|v| {
+                        if v.get("code").is_some() {
+                            Some(None)
+                        } else {
+                            serde_json::from_value::<WireOrder>(v)
+                                .ok()
+                                .map(|o| Some(report(o, false)))
+                        }
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default();
+            }
+        }
+        Action::Cancel { .. } | Action::CancelAll { .. } | Action::CancelBatch => {
+            learned.reports = orders(body, true)
+        }
         Action::Observe(Observation::OpenOrders { symbol }) => {
             if let Ok(list) = serde_json::from_slice::<Vec<WireOrder>>(body) {
                 learned.reports = list.into_iter().map(|o| report(o, false)).collect();
@@ -213,6 +236,7 @@ mod tests {
             time_in_force: None,
             client_order_id: None,
             reduce_only: false,
+            contract: crate::model::Contract::Spot,
             test_only: false,
         })
     }

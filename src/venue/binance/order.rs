@@ -197,6 +197,7 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
         time_in_force,
         client_order_id,
         reduce_only: false,
+        contract: crate::model::Contract::Spot,
         test_only,
     })
 }
