@@ -131,19 +131,16 @@ fn rule_refusals_come_back_in_kraken_shape() {
         "pair=XXBTZUSD&type=buy&ordertype=market&volume=5000&oflags=viqc",
     ));
     assert_kraken_refused(&resp, "max_order_notional", "EOrder:Invalid order:");
-    // A batch (Kraken's minimum is two orders) is refused whole for now.
-    let batch = format!(
-        r#"{{"nonce":"{n}","pair":"XBTUSD","orders":[{{"ordertype":"limit","type":"buy","volume":"0.001","price":"60000"}},{{"ordertype":"limit","type":"buy","volume":"0.001","price":"59000"}}]}}"#,
-        n = nonce()
-    );
-    let n = batch.split('"').nth(3).expect("nonce").to_string();
-    let resp = gw.send(&kraken_signed(
-        "/0/private/AddOrderBatch",
-        &n,
-        &batch,
-        "application/json",
-    ));
-    assert_kraken_refused(&resp, "endpoint_not_allowed", "EOrder:Invalid order:");
+    // A batch with one order over the limit is refused whole.
+    let batch = |second_volume: &str| {
+        let n = nonce().to_string();
+        let body = format!(
+            r#"{{"nonce":"{n}","pair":"XBTUSD","orders":[{{"ordertype":"limit","type":"buy","volume":"0.001","price":"60000"}},{{"ordertype":"limit","type":"buy","volume":"{second_volume}","price":"59000"}}]}}"#
+        );
+        kraken_signed("/0/private/AddOrderBatch", &n, &body, "application/json")
+    };
+    let resp = gw.send(&batch("0.1"));
+    assert_kraken_refused(&resp, "max_order_notional", "EOrder:Invalid order:");
     // Relative prices and repeated fields are refused as malformed.
     let resp = gw.send(&add(
         "pair=XBTUSD&type=buy&ordertype=limit&volume=0.001&price=%2B5",
@@ -180,6 +177,16 @@ fn rule_refusals_come_back_in_kraken_shape() {
         "{}",
         resp.body_text()
     );
+    // A batch that fits is forwarded; both orders count as open.
+    let resp = gw.send(&batch("0.001"));
+    assert_eq!(
+        resp.json()["error"],
+        serde_json::json!([]),
+        "{}",
+        resp.body_text()
+    );
+    let label = first_account_label(&gw);
+    assert_eq!(account_status(&gw, &label)["open_order_count"], 3);
 }
 
 fn btc_position(gw: &Gateway) -> f64 {

@@ -144,14 +144,22 @@ fn rule_refusals_come_back_in_okx_shape() {
         r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"5000"}"#,
     ));
     assert_okx_refused(&resp, "max_order_notional", "51008", 1);
-    // A batch of two is refused whole until batches can be checked order by order.
+    // A batch with one order over the limit is refused whole, one entry per order.
     let two = format!(
         "[{},{}]",
         limit("buy", "0.001", "60000", "rgB3"),
-        limit("buy", "0.001", "60000", "rgB4")
+        limit("buy", "0.1", "60000", "rgB4")
     );
     let resp = gw.send(&okx_request("POST", BATCH, &two));
-    assert_okx_refused(&resp, "endpoint_not_allowed", "51008", 1);
+    assert_okx_refused(&resp, "max_order_notional", "51008", 2);
+    let j = resp.json();
+    assert_eq!(j["data"][0]["clOrdId"], "rgB3");
+    assert_eq!(j["data"][1]["clOrdId"], "rgB4");
+    let first = j["data"][0]["sMsg"].as_str().unwrap_or_default();
+    assert!(
+        first.contains("not placed: order 1 of this batch was refused"),
+        "{first}"
+    );
     // Ambiguous input: a repeated field.
     let dup = r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.001","sz":"10","px":"60000"}"#;
     let resp = gw.send(&okx_request("POST", ORDER, dup));
@@ -173,6 +181,17 @@ fn rule_refusals_come_back_in_okx_shape() {
         &limit("buy", "0.01", "60000", "rgB5"),
     ));
     assert_eq!(resp.json()["code"], "0", "{}", resp.body_text());
+    // So does a batch of two that fits; both orders count as open.
+    let fits = format!(
+        "[{},{}]",
+        limit("buy", "0.002", "60000", "rgB6"),
+        limit("sell", "0.003", "61000", "rgB7")
+    );
+    let resp = gw.send(&okx_request("POST", BATCH, &fits));
+    assert_eq!(resp.json()["code"], "0", "{}", resp.body_text());
+    assert_eq!(mock.orders().len(), 3);
+    let label = first_account_label(&gw);
+    assert_eq!(account_status(&gw, &label)["open_order_count"], 3);
 }
 
 fn btc_position(gw: &Gateway) -> f64 {

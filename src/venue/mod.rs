@@ -41,6 +41,8 @@ impl VenueKind {
     pub fn exchange(self) -> &'static str {
         match self {
             VenueKind::BinanceSpot => "binance",
+            VenueKind::OkxV5 => "okx",
+            VenueKind::Kraken => "kraken",
         }
     }
 }

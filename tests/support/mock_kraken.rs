@@ -204,6 +204,31 @@ impl KrakenBook {
                 orders.push(o);
                 answer(json!({"descr": {"order": descr}, "txid": [txid]}))
             }
+            "/0/private/AddOrderBatch" => {
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                let pair = v["pair"].as_str().unwrap_or("").to_string();
+                let mut orders = self.orders.lock();
+                let mut out = Vec::new();
+                for o in v["orders"].as_array().into_iter().flatten() {
+                    let s = |k: &str| o[k].as_str().map(str::to_string);
+                    let txid = format!("O{:05}-MOCKB-{:06}", orders.len() + 1, orders.len() + 1);
+                    orders.push(MockOrder {
+                        txid: txid.clone(),
+                        pair: pair.clone(),
+                        side: s("type").unwrap_or_default(),
+                        ordertype: s("ordertype").unwrap_or_default(),
+                        vol: s("volume").unwrap_or_default(),
+                        price: s("price").unwrap_or_else(|| "0".into()),
+                        oflags: s("oflags").unwrap_or_default(),
+                        cl_ord_id: s("cl_ord_id"),
+                        status: "open".into(),
+                        vol_exec: "0.00000000".into(),
+                        avg_price: "0".into(),
+                    });
+                    out.push(json!({"txid": txid, "descr": {"order": "batched"}}));
+                }
+                answer(json!({"orders": out}))
+            }
             "/0/private/CancelOrder" => {
                 let id = p("txid").unwrap_or_default();
                 let mut orders = self.orders.lock();

@@ -7,7 +7,7 @@
 //! exposure) until `OpenOrders`, `QueryOrders` or `ClosedOrders` settles it.
 //!
 //! Kraken order ids (`OUF4EM-FRGI2-MQMWZD`) are not numbers; riskgate keys them
-//! by a stable 63-bit hash (`txid_key`), the same for the ack and later listings.
+//! by a stable hash (`txid_key`), the same for the ack and later listings.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +28,20 @@ struct Envelope<T> {
 struct WireAddOrder {
     #[serde(default)]
     txid: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct WireBatchEntry {
+    #[serde(default)]
+    txid: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireBatch {
+    #[serde(default)]
+    orders: Vec<WireBatchEntry>,
 }
 
 #[derive(Deserialize)]
@@ -67,15 +81,10 @@ struct WireTicker {
     c: Vec<String>,
 }
 
-/// A stable, positive 63-bit key for a Kraken txid (FNV-1a).
-pub fn txid_key(txid: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in txid.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    // Never 0: the model reads ids as positive.
-    ((h >> 1) | 1) as i64
+/// The id riskgate tracks a Kraken txid by (`model::exchange_order_id`: a
+/// stable hash, the same for the ack and every later listing).
+pub fn txid_key(txid: &str) -> Option<i64> {
+    crate::model::exchange_order_id(txid)
 }
 
 fn status(s: &str) -> OrderStatus {
@@ -100,7 +109,7 @@ fn report(txid: &str, o: WireOrder) -> Option<OrderReport> {
     }
     Some(OrderReport {
         symbol,
-        exchange_order_id: Some(txid_key(txid)),
+        exchange_order_id: txid_key(txid),
         client_order_id: o.cl_ord_id.filter(|c| !c.is_empty()).map(Into::into),
         side: match o.descr.side.as_str() {
             "buy" => Some(Side::Buy),
@@ -149,7 +158,7 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
             let Some(r) = e.result else { return learned };
             learned.reports.push(OrderReport {
                 symbol: o.symbol.clone(),
-                exchange_order_id: r.txid.first().map(|t| txid_key(t)),
+                exchange_order_id: r.txid.first().and_then(|t| txid_key(t)),
                 client_order_id: o.client_order_id.clone(),
                 side: Some(o.side),
                 status: OrderStatus::Open,
@@ -157,6 +166,39 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
                 executed_qty: Fixed::ZERO,
                 avg_price: None,
             });
+        }
+        Action::NewOrders(orders) if orders.iter().all(|o| o.test_only) => {}
+        Action::NewOrders(orders) => {
+            // {"error":[],"result":{"orders":[{"txid":..,"descr":..}|{"error":..},..]}}
+            let Ok(e) = serde_json::from_slice::<Envelope<WireBatch>>(body) else {
+                return learned;
+            };
+            if !e.error.is_empty() {
+                learned.venue_rejected = !outcome_unknown(&e.error);
+                return learned;
+            }
+            let Some(r) = e.result else { return learned };
+            // Entries that do not line up with the request stay unknown.
+            if r.orders.len() == orders.len() {
+                learned.batch = r
+                    .orders
+                    .iter()
+                    .zip(orders.iter())
+                    .map(|(entry, o)| {
+                        let txid = entry.txid.as_deref().filter(|_| entry.error.is_none())?;
+                        Some(OrderReport {
+                            symbol: o.symbol.clone(),
+                            exchange_order_id: txid_key(txid),
+                            client_order_id: o.client_order_id.clone(),
+                            side: Some(o.side),
+                            status: OrderStatus::Open,
+                            orig_qty: o.qty,
+                            executed_qty: Fixed::ZERO,
+                            avg_price: None,
+                        })
+                    })
+                    .collect();
+            }
         }
         Action::Observe(Observation::OpenOrders { symbol }) => {
             if let Ok(Envelope {
@@ -230,8 +272,13 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
             }
         }
         // Kraken's cancel answers carry only a count; the next OpenOrders or
-        // QueryOrders answer settles the cancelled orders.
-        Action::Cancel { .. } | Action::CancelAll { .. } | Action::Pass => {}
+        // QueryOrders answer settles the cancelled orders. Batches and edits
+        // are refused at classification, so never answered here.
+        Action::Cancel { .. }
+        | Action::CancelAll { .. }
+        | Action::CancelBatch
+        | Action::Amend(_)
+        | Action::Pass => {}
     }
     learned
 }
@@ -257,6 +304,7 @@ mod tests {
             time_in_force: None,
             client_order_id: Some("c1".into()),
             reduce_only: false,
+            contract: crate::model::Contract::Spot,
             test_only: false,
         })
     }
@@ -264,9 +312,10 @@ mod tests {
     #[test]
     fn txid_keys_are_stable_and_positive() {
         let a = txid_key("OUF4EM-FRGI2-MQMWZD");
+        assert!(a.is_some());
         assert_eq!(a, txid_key("OUF4EM-FRGI2-MQMWZD"));
         assert_ne!(a, txid_key("OUF4EM-FRGI2-MQMWZE"));
-        assert!(a > 0 && txid_key("") > 0);
+        assert_eq!(txid_key(""), None);
     }
 
     #[test]
@@ -276,7 +325,7 @@ mod tests {
         let l = learn(&new_order(), 200, body);
         assert_eq!(l.reports.len(), 1);
         let r = &l.reports[0];
-        assert_eq!(r.exchange_order_id, Some(txid_key("OU22CG-KLAF2-FWUDD7")));
+        assert_eq!(r.exchange_order_id, txid_key("OU22CG-KLAF2-FWUDD7"));
         assert_eq!((r.status, r.orig_qty), (OrderStatus::Open, Some(f("1.25"))));
         assert_eq!(r.client_order_id.as_deref(), Some("c1"));
         assert!(
@@ -292,6 +341,23 @@ mod tests {
     }
 
     #[test]
+    fn batch_answers_are_read_per_order() {
+        let Action::NewOrder(one) = new_order() else {
+            unreachable!()
+        };
+        let action = Action::NewOrders(vec![one.clone(), one].into_boxed_slice());
+        let body = br#"{"error":[],"result":{"orders":[{"txid":"O1AAAA-BBBBB-CCCCCC","descr":{"order":"buy 1.25 XBTUSD @ limit 27500.0"}},{"error":"EOrder:Insufficient funds"}]}}"#;
+        let l = learn(&action, 200, body);
+        assert_eq!(l.batch.len(), 2);
+        assert_eq!(
+            l.batch[0].as_ref().and_then(|r| r.exchange_order_id),
+            txid_key("O1AAAA-BBBBB-CCCCCC")
+        );
+        assert!(l.batch[1].is_none());
+        assert!(learn(&action, 200, br#"{"error":["EOrder:Insufficient funds"]}"#).venue_rejected);
+    }
+
+    #[test]
     fn open_and_queried_orders() {
         let body = br#"{"error":[],"result":{"open":{"OQCLML-BW3P3-BUCMWZ":{"refid":null,"userref":0,"cl_ord_id":"c1","status":"open","opentm":1688666559.8974,"starttm":0,"expiretm":0,"descr":{"pair":"XBTUSD","type":"buy","ordertype":"limit","price":"30010.0","price2":"0","leverage":"none","order":"buy 1.25000000 XBTUSD @ limit 30010.0","close":""},"vol":"1.25000000","vol_exec":"0.37500000","cost":"11253.7","fee":"0.00000","price":"30010.0","stopprice":"0.00000","limitprice":"0.00000","misc":"","oflags":"fciq"},
           "OB5VMB-B4U2U-DK2WRW":{"status":"open","descr":{"pair":"XBTUSD","type":"buy","ordertype":"market"},"vol":"100","vol_exec":"0","price":"0","oflags":"viqc"}}}}"#;
@@ -302,7 +368,7 @@ mod tests {
         let r = l
             .reports
             .iter()
-            .find(|r| r.exchange_order_id == Some(txid_key("OQCLML-BW3P3-BUCMWZ")))
+            .find(|r| r.exchange_order_id == txid_key("OQCLML-BW3P3-BUCMWZ"))
             .unwrap();
         assert_eq!(r.symbol.as_str(), "BTCUSD");
         assert_eq!((r.orig_qty, r.executed_qty), (Some(f("1.25")), f("0.375")));

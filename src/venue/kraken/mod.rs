@@ -150,16 +150,8 @@ impl Venue for Kraken {
         let action = match (req.method, req.path) {
             (&Method::POST, "/0/private/AddOrder") => Action::NewOrder(parse_add_order(req.body)?),
             (&Method::POST, "/0/private/AddOrderBatch") => {
-                let mut v = parse_add_order_batch(req.body)?;
-                if v.len() != 1 {
-                    // The venue-neutral pipeline checks and reserves one order
-                    // per request today; refuse rather than check only one.
-                    return Err(not_allowed(format!(
-                        "batch of {} orders: riskgate checks batches of one order only so far",
-                        v.len()
-                    )));
-                }
-                Action::NewOrder(v.remove(0))
+                // Every order is checked; one refusal refuses the batch whole.
+                Action::NewOrders(parse_add_order_batch(req.body)?.into_boxed_slice())
             }
             (&Method::POST, "/0/private/EditOrder" | "/0/private/AmendOrder") => {
                 return Err(not_allowed(
@@ -177,9 +169,9 @@ impl Venue for Kraken {
                 Action::Observe(Observation::OrderStatus)
             }
             (&Method::POST, "/0/private/Balance") => Action::Observe(Observation::Account),
-            (&Method::POST, p) if PRIVATE_READS.contains(&p) || CANCELS.contains(&p) => {
-                Action::Pass
-            }
+            // Cancels name no pair; their answers carry only a count.
+            (&Method::POST, p) if CANCELS.contains(&p) => Action::CancelBatch,
+            (&Method::POST, p) if PRIVATE_READS.contains(&p) => Action::Pass,
             (&Method::POST, p) if WITHDRAW_AND_TRANSFER.contains(&p) => {
                 if self.allow_withdrawals {
                     Action::Pass
@@ -281,12 +273,10 @@ mod tests {
             Ok(Action::NewOrder(o)) if o.symbol.as_str() == "BTCUSD"
         ));
         let two = r#"{"nonce":"1","pair":"XBTUSD","orders":[{"ordertype":"limit","type":"buy","volume":"1","price":"1"},{"ordertype":"limit","type":"buy","volume":"1","price":"2"}]}"#;
-        assert_eq!(
-            classify(&v, Method::POST, "/0/private/AddOrderBatch", two)
-                .unwrap_err()
-                .reason,
-            RejectReason::EndpointNotAllowed
-        );
+        assert!(matches!(
+            classify(&v, Method::POST, "/0/private/AddOrderBatch", two),
+            Ok(Action::NewOrders(o)) if o.len() == 2
+        ));
         assert_eq!(
             classify(
                 &v,
@@ -325,7 +315,7 @@ mod tests {
                 "/0/private/CancelOrder",
                 "nonce=1&txid=O1"
             ),
-            Ok(Action::Pass)
+            Ok(Action::CancelBatch)
         );
         assert_eq!(
             classify(&v, Method::GET, "/0/public/Ticker", ""),

@@ -387,6 +387,7 @@ fn parse_one(order: &Fields, request: &Fields) -> Result<NewOrder, Rejection> {
         time_in_force,
         client_order_id,
         reduce_only: flag(order, "reduce_only")?,
+        contract: crate::model::Contract::Spot,
         test_only: flag(request, "validate")?,
     })
 }

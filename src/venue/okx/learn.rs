@@ -86,8 +86,9 @@ fn non_empty(s: &str) -> Option<Box<str>> {
     (!s.is_empty()).then(|| s.into())
 }
 
+/// OKX order ids are numeric strings; the model keeps them as numbers.
 fn order_id(s: &str) -> Option<i64> {
-    s.parse::<i64>().ok().filter(|v| *v > 0)
+    crate::model::exchange_order_id(s)
 }
 
 fn state(s: &str) -> OrderStatus {
@@ -196,6 +197,41 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                 _ => {}
             }
         }
+        Action::NewOrders(orders) => {
+            let Ok(e) = serde_json::from_slice::<Envelope<WireAck>>(body) else {
+                return learned;
+            };
+            match e.code.as_str() {
+                // "0": all placed; "2": some placed. One entry per order, in
+                // request order; an answer that does not line up stays unknown.
+                "0" | "2" if e.data.len() == orders.len() => {
+                    learned.batch = e
+                        .data
+                        .iter()
+                        .zip(orders.iter())
+                        .map(|(ack, o)| {
+                            (ack.s_code == "0").then(|| OrderReport {
+                                symbol: o.symbol.clone(),
+                                exchange_order_id: order_id(&ack.ord_id),
+                                client_order_id: non_empty(&ack.cl_ord_id)
+                                    .or_else(|| o.client_order_id.clone()),
+                                side: Some(o.side),
+                                status: OrderStatus::Open,
+                                orig_qty: o.qty,
+                                executed_qty: Fixed::ZERO,
+                                avg_price: None,
+                            })
+                        })
+                        .collect();
+                }
+                "1" => learned.venue_rejected = true,
+                code if code.starts_with("50") => learned.venue_rejected = true,
+                _ => {}
+            }
+        }
+        // Amends are refused at classification; listings settle batch cancels
+        // that span several instruments (OKX's answer does not name them).
+        Action::Amend(_) | Action::CancelBatch => {}
         Action::Cancel { symbol, .. } | Action::CancelAll { symbol } => {
             // A cancel ack says the cancel was accepted, not that nothing filled
             // before it: the order is marked closed with no fill learned here;
@@ -292,6 +328,7 @@ mod tests {
             time_in_force: None,
             client_order_id: Some("abc".into()),
             reduce_only: false,
+            contract: crate::model::Contract::Spot,
             test_only: false,
         })
     }
@@ -360,6 +397,32 @@ mod tests {
         // An error answer is not a complete (empty) listing.
         let err = br#"{"code":"50113","msg":"Invalid Sign","data":[]}"#;
         assert_eq!(learn(&action, 200, err, &cv).open_orders_complete, None);
+    }
+
+    #[test]
+    fn batch_answers_are_read_per_order() {
+        let Action::NewOrder(one) = new_order() else {
+            unreachable!()
+        };
+        let mut two = one.clone();
+        two.client_order_id = Some("def".into());
+        let action = Action::NewOrders(vec![one, two].into_boxed_slice());
+        let body = br#"{"code":"2","msg":"Bulk operation partially succeeded","data":[{"clOrdId":"abc","ordId":"101","sCode":"0","sMsg":"Order placed","tag":"","ts":"1"},{"clOrdId":"def","ordId":"","sCode":"51008","sMsg":"Insufficient balance","tag":"","ts":"1"}],"inTime":"1","outTime":"2"}"#;
+        let l = learn(&action, 200, body, &ContractValues::default());
+        assert_eq!(l.batch.len(), 2);
+        assert_eq!(
+            l.batch[0].as_ref().and_then(|r| r.exchange_order_id),
+            Some(101)
+        );
+        assert!(l.batch[1].is_none());
+        assert!(!l.venue_rejected);
+        let all_failed = br#"{"code":"1","msg":"All operations failed","data":[{"sCode":"51008"},{"sCode":"51008"}]}"#;
+        let l = learn(&action, 200, all_failed, &ContractValues::default());
+        assert!(l.venue_rejected && l.batch.is_empty());
+        // Entries that do not line up with the request: unknown, not refused.
+        let short = br#"{"code":"0","msg":"","data":[{"ordId":"101","sCode":"0"}]}"#;
+        let l = learn(&action, 200, short, &ContractValues::default());
+        assert!(!l.venue_rejected && l.batch.is_empty());
     }
 
     #[test]

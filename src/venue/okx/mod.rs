@@ -25,7 +25,7 @@ use super::canonical::is_canonical_path;
 use super::{
     Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
 };
-use crate::model::Symbol;
+use crate::model::{NewOrder, Symbol};
 use crate::rules::{RejectReason, Rejection};
 
 /// Header carrying the API key (the account).
@@ -142,6 +142,33 @@ pub fn rejection_body(rejection: &Rejection, cl_ord_ids: &[&str], now_ms: i64) -
     Bytes::from(body.to_string())
 }
 
+/// OKX's answer refusing a whole batch because order `refused` failed: every
+/// order gets an entry (none was placed); the refused one carries the reason,
+/// the others say which order sank the batch. All carry the rule id.
+pub fn batch_rejection_body(
+    rejection: &Rejection,
+    cl_ord_ids: &[&str],
+    refused: usize,
+    now_ms: i64,
+) -> Bytes {
+    let body = rejection_body(rejection, cl_ord_ids, now_ms);
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    if let Some(data) = v["data"].as_array_mut() {
+        for (i, d) in data.iter_mut().enumerate() {
+            if i != refused {
+                d["sMsg"] = serde_json::Value::String(format!(
+                    "riskgate: {}: not placed: order {refused} of this batch was refused ({})",
+                    rejection.reason.id(),
+                    rejection.message
+                ));
+            }
+        }
+    }
+    Bytes::from(v.to_string())
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -180,16 +207,9 @@ impl Venue for OkxV5 {
                 Action::NewOrder(v.remove(0))
             }
             (&Method::POST, "/api/v5/trade/batch-orders") => {
-                let mut v = parse_orders(req.body, true, &self.contracts)?;
-                if v.len() != 1 {
-                    // The venue-neutral pipeline checks and reserves one order
-                    // per request today; refuse rather than check only one.
-                    return Err(not_allowed(format!(
-                        "batch of {} orders: riskgate checks batches of one order only so far",
-                        v.len()
-                    )));
-                }
-                Action::NewOrder(v.remove(0))
+                // Every order is checked; one refusal refuses the batch whole
+                // (answered per order by `render_batch_rejection`).
+                Action::NewOrders(parse_orders(req.body, true, &self.contracts)?.into_boxed_slice())
             }
             (&Method::POST, "/api/v5/trade/cancel-order") => {
                 let mut v = parse_cancels(req.body, false)?;
@@ -200,13 +220,18 @@ impl Venue for OkxV5 {
                 }
             }
             (&Method::POST, "/api/v5/trade/cancel-batch-orders") => {
-                // Cancels only remove risk; the answer names every order
-                // cancelled and is learned whole, whatever the first one is.
+                // Cancels only remove risk. OKX's answer names the orders but
+                // not their instruments: when the batch is on one instrument
+                // the answer is learned for it; otherwise listings settle them.
                 let mut v = parse_cancels(req.body, true)?;
-                let c = v.remove(0);
-                Action::Cancel {
-                    symbol: c.symbol,
-                    order: c.order,
+                if v.iter().all(|c| c.symbol == v[0].symbol) {
+                    let c = v.remove(0);
+                    Action::Cancel {
+                        symbol: c.symbol,
+                        order: c.order,
+                    }
+                } else {
+                    Action::CancelBatch
                 }
             }
             (&Method::POST, "/api/v5/trade/amend-order" | "/api/v5/trade/amend-batch-orders") => {
@@ -265,6 +290,22 @@ impl Venue for OkxV5 {
         SyntheticResponse {
             status,
             body: rejection_body(rejection, &[], now_ms()),
+        }
+    }
+
+    fn render_batch_rejection(
+        &self,
+        orders: &[NewOrder],
+        refused: usize,
+        rejection: &Rejection,
+    ) -> SyntheticResponse {
+        let ids: Vec<&str> = orders
+            .iter()
+            .map(|o| o.client_order_id.as_deref().unwrap_or(""))
+            .collect();
+        SyntheticResponse {
+            status: 200,
+            body: batch_rejection_body(rejection, &ids, refused, now_ms()),
         }
     }
 
@@ -352,15 +393,13 @@ mod tests {
                 None,
                 &format!("[{LIMIT}]")
             ),
-            Ok(Action::NewOrder(_))
+            Ok(Action::NewOrders(o)) if o.len() == 1
         ));
         let two = format!("[{LIMIT},{LIMIT}]");
-        assert_eq!(
-            classify(&v, Method::POST, "/api/v5/trade/batch-orders", None, &two)
-                .unwrap_err()
-                .reason,
-            RejectReason::EndpointNotAllowed
-        );
+        assert!(matches!(
+            classify(&v, Method::POST, "/api/v5/trade/batch-orders", None, &two),
+            Ok(Action::NewOrders(o)) if o.len() == 2
+        ));
         assert!(matches!(
             classify(
                 &v,

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 
 use super::instruments::ContractValues;
-use crate::model::{Fixed, NewOrder, OrderKind, OrderRef, Side, Symbol, TimeInForce};
+use crate::model::{Contract, Fixed, NewOrder, OrderKind, OrderRef, Side, Symbol, TimeInForce};
 use crate::rules::{RejectReason, Rejection};
 use crate::venue::canonical::truncate;
 
@@ -326,6 +326,11 @@ fn parse_one(w: WireOrder, contracts: &ContractValues) -> Result<NewOrder, Rejec
         time_in_force,
         client_order_id: w.cl_ord_id.filter(|c| !c.is_empty()).map(Into::into),
         reduce_only: reduce_only_flag || closes_hedged_side,
+        contract: if is_spot {
+            Contract::Spot
+        } else {
+            Contract::Linear
+        },
         test_only: false,
     })
 }
@@ -451,6 +456,7 @@ mod tests {
             Some("e847386590ce4dBC1a2b3c4d5e6f7a8b")
         );
         assert!(!o.reduce_only && !o.test_only);
+        assert_eq!(o.contract, Contract::Spot);
     }
 
     #[test]
@@ -582,6 +588,7 @@ mod tests {
         let o = parse_orders(body, true, &cv).unwrap().remove(0);
         assert_eq!(o.symbol.as_str(), "BTC-USDT-SWAP");
         assert_eq!(o.qty, Some(f("0.03")));
+        assert_eq!(o.contract, Contract::Linear);
         assert!(!o.reduce_only);
         // Hedge mode: selling the long side closes it.
         let close = br#"[{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","posSide":"long","ordType":"market","sz":"3"}]"#;
