@@ -287,3 +287,41 @@ fn fills_and_cancels_update_positions() {
     gw.send(&kraken_request("/0/private/Balance", nonce(), ""));
     assert_eq!(btc_position(&gw), 2.0);
 }
+
+#[test]
+fn paper_kraken_answers_in_kraken_format_and_is_checked() {
+    let rules = Rules::open()
+        .account("max_order_notional_usd", "100000.0")
+        .build();
+    // The paper market's symbols are offered as Kraken USDT pairs (XBTUSDT = BTCUSDT).
+    let gw = support::venue_gateway::paper_venue("kraken", "kraken", &rules, "BTCUSDT");
+    let t = gw
+        .send(&RawRequest::new("GET", "/0/public/Ticker?pair=XBTUSDT"))
+        .json();
+    let last: f64 = t["result"]["XBTUSDT"]["c"][0]
+        .as_str()
+        .expect("last")
+        .parse()
+        .expect("number");
+    assert!(last > 0.0, "{t}");
+    let a = gw
+        .send(&add("pair=XBTUSDT&type=buy&ordertype=market&volume=0.01"))
+        .json();
+    assert_eq!(a["error"], serde_json::json!([]), "{a}");
+    let txid = a["result"]["txid"][0].as_str().expect("txid").to_string();
+    let q = gw
+        .send(&kraken_request(
+            "/0/private/QueryOrders",
+            nonce(),
+            &format!("txid={txid}"),
+        ))
+        .json();
+    assert_eq!(q["result"][&txid]["status"], "closed", "{q}");
+    assert!((btc_position(&gw) - 0.01).abs() < 1e-9);
+    assert_eq!(open_orders(&gw), 0);
+    // 10 BTC is over 100 000 USD: refused in Kraken's shape, never placed.
+    let resp = gw.send(&add(&format!(
+        "pair=XBTUSDT&type=buy&ordertype=limit&volume=10&price={last:.1}"
+    )));
+    assert_kraken_refused(&resp, "max_order_notional", "EOrder:Invalid order:");
+}

@@ -2,17 +2,20 @@
 //! paper accounts filled against the simulated market.
 //!
 //! Owns `paper::book` (accounts, orders, matching), `paper::binance` (the
-//! Binance spot wire format) and `paper::okx` (OKX v5 spot). Reads prices from `market::sim`; knows nothing of
+//! Binance spot wire format), `paper::okx` (OKX v5 spot) and `paper::kraken`
+//! (Kraken spot, the simulated symbols as USDT pairs). Reads prices from `market::sim`; knows nothing of
 //! rules or state: riskgate checks and learns from paper answers exactly as it
 //! does from the real exchange's.
 
 pub mod binance;
 pub mod book;
+pub mod kraken;
 pub mod okx;
 
 use std::sync::Arc;
 
 pub use binance::PaperBinance;
+pub use kraken::PaperKraken;
 pub use okx::PaperOkx;
 
 use crate::clock::SharedClock;
@@ -69,7 +72,11 @@ pub fn venue_with_limits(
             starting_balances,
             max_accounts,
         ))),
-        // No paper exchange for this venue yet: the caller refuses to start.
-        VenueKind::Kraken => None,
+        VenueKind::Kraken => Some(Arc::new(PaperKraken::with_max_accounts(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
     }
 }
