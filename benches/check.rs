@@ -85,6 +85,8 @@ fn bench(c: &mut Criterion) {
                 reference_price: PriceView::Fresh(Fixed::from_units(100)),
                 quote_usd: Some(1.0),
                 position_qty: Fixed::from_units(3),
+                instrument_position: None,
+                exchange: None,
                 open_buy_qty: Fixed::from_units(1),
                 open_sell_qty: Fixed::ZERO,
                 open_orders: 5,
@@ -101,8 +103,10 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let prices = Arc::new(PriceBook::new());
     let clock = Arc::new(SystemClock);
+    let venue = riskgate::state::VenueTag::new("binance", "binance");
     let engine = Engine::open(
         EngineConfig {
+            venues: vec![venue.clone()],
             state_dir: dir.path().to_path_buf(),
             durability: Durability::Process,
             max_accounts: 64,
@@ -136,6 +140,7 @@ fn bench(c: &mut Criterion) {
             engine
                 .submit(
                     a,
+                    &venue,
                     &parse_new_order(&p, false).unwrap_or_else(|e| panic!("{e:?}")),
                 )
                 .unwrap_or_else(|e| panic!("{e:?}"));
@@ -154,7 +159,7 @@ fn bench(c: &mut Criterion) {
             i = i.wrapping_add(1);
             black_box(
                 engine
-                    .submit(&accounts[i % ACCOUNTS], &test_orders[i % SYMBOLS])
+                    .submit(&accounts[i % ACCOUNTS], &venue, &test_orders[i % SYMBOLS])
                     .is_ok(),
             )
         })
@@ -179,8 +184,17 @@ fn bench(c: &mut Criterion) {
             // A distinct quantity each time, so the duplicate-order rule stays quiet.
             let mut o = live_orders[i % SYMBOLS].clone();
             o.qty = Some(Fixed(1_000_000 + (i % 100_000) as i64));
-            let s = engine.submit(a, &o).unwrap_or_else(|e| panic!("{e:?}"));
-            engine.learn(Some(a), &Action::NewOrder(o), s.reservation, &rejected, 0);
+            let s = engine
+                .submit(a, &venue, &o)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            engine.learn(
+                &venue,
+                Some(a),
+                &Action::NewOrder(o),
+                s.reservation,
+                &rejected,
+                0,
+            );
         })
     });
 }

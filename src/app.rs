@@ -96,6 +96,11 @@ pub fn start(
     let prices = Arc::new(PriceBook::new());
     let engine = Arc::new(Engine::open(
         EngineConfig {
+            venues: config
+                .venues
+                .iter()
+                .map(|v| crate::state::VenueTag::new(&v.name, v.kind.exchange()))
+                .collect(),
             state_dir: config.state_dir.clone(),
             durability: config.durability,
             max_accounts: config.max_accounts,

@@ -8,5 +8,5 @@ pub mod instrument;
 pub mod order;
 
 pub use decimal::{DecimalError, Fixed};
-pub use instrument::{Instrument, InstrumentId, Symbol, USD_STABLE_ASSETS};
+pub use instrument::{normalize_asset, Instrument, InstrumentId, Symbol, USD_STABLE_ASSETS};
 pub use order::*;

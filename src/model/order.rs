@@ -156,6 +156,8 @@ pub struct OrderReport {
     pub executed_qty: Fixed,
     /// Average fill price if known (from fills or cumulative quote).
     pub avg_price: Option<Fixed>,
+    /// Spot or derivative (for orders riskgate discovers in a listing).
+    pub contract: Contract,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

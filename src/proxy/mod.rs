@@ -120,6 +120,7 @@ pub async fn run_worker(
         };
         let venue = Rc::new(WorkerVenue {
             name: cfg.name,
+            tag: crate::state::VenueTag::new(cfg.name, cfg.venue.kind().exchange()),
             venue: cfg.venue.clone(),
             forward,
             shared: shared.clone(),

@@ -31,6 +31,8 @@ pub enum Forward {
 /// One venue as one worker sees it.
 pub struct WorkerVenue {
     pub name: &'static str,
+    /// The venue as state keys it (name and exchange).
+    pub tag: crate::state::VenueTag,
     pub venue: Arc<dyn Venue>,
     pub forward: Forward,
     pub shared: Arc<Shared>,
@@ -199,7 +201,7 @@ impl WorkerVenue {
                     },
                 };
                 let started = Instant::now();
-                let decision = engine.submit_batch(&account, orders);
+                let decision = engine.submit_batch(&account, &self.tag, orders);
                 self.metrics.check_duration(started.elapsed().as_secs_f64());
                 match decision {
                     Ok(s) => {
@@ -249,7 +251,7 @@ impl WorkerVenue {
                     },
                 };
                 let started = Instant::now();
-                let decision = engine.submit(&account, order);
+                let decision = engine.submit(&account, &self.tag, order);
                 self.metrics.check_duration(started.elapsed().as_secs_f64());
                 match decision {
                     Ok(s) => {
@@ -327,10 +329,15 @@ impl WorkerVenue {
                         .venue
                         .learn(&classified.action, a.status.as_u16(), &a.body);
                     match (&classified.action, account.as_deref()) {
-                        (Action::NewOrders(_), Some(acc)) => {
-                            engine.learn_batch(acc, &batch_reservations, &learned, started_ms)
-                        }
+                        (Action::NewOrders(_), Some(acc)) => engine.learn_batch(
+                            &self.tag,
+                            acc,
+                            &batch_reservations,
+                            &learned,
+                            started_ms,
+                        ),
                         _ => engine.learn(
+                            &self.tag,
                             account.as_deref(),
                             &classified.action,
                             reservation,

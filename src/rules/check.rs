@@ -61,8 +61,15 @@ pub struct OrderContext<'a> {
     pub reference_price: PriceView,
     /// USD per unit of the quote currency (1 for stablecoins), if known and fresh.
     pub quote_usd: Option<f64>,
-    /// Filled position in the base asset (signed).
+    /// Filled position in the base asset (signed), over every venue and
+    /// contract (BTC spot, BTCUSDT perpetuals, XBT/USD are all BTC).
     pub position_qty: Fixed,
+    /// For a derivative order: the position on this venue's instrument and
+    /// the open orders on it, which alone decide whether the order reduces (a
+    /// hedge on another venue does not close this one). None for spot.
+    pub instrument_position: Option<InstrumentPosition>,
+    /// The gross exposure already held on this order's exchange, and its limit.
+    pub exchange: Option<ExchangeView<'a>>,
     /// Remaining quantity of open buy / sell orders on this base asset.
     pub open_buy_qty: Fixed,
     pub open_sell_qty: Fixed,
@@ -74,6 +81,24 @@ pub struct OrderContext<'a> {
     pub capital_usd: Option<f64>,
     /// Portfolio limits and the latest risk snapshot, if the account has such limits.
     pub portfolio: Option<PortfolioView<'a>>,
+}
+
+/// A derivative position on one venue's instrument, with its open orders.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct InstrumentPosition {
+    pub qty: Fixed,
+    pub open_buy_qty: Fixed,
+    pub open_sell_qty: Fixed,
+}
+
+/// Gross exposure on one exchange: filled positions and balances at reference
+/// prices plus every open order there, as if all filled (USD).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExchangeView<'a> {
+    pub name: &'a str,
+    /// None when something held there has no fresh price (fail closed).
+    pub gross_usd: Option<f64>,
+    pub limit_pct: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,14 +160,19 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
         (None, Some(quote), Some(p)) => Fixed::div_to_qty(quote, p),
         _ => None,
     };
+    let basis = ctx.instrument_position.unwrap_or(InstrumentPosition {
+        qty: ctx.position_qty,
+        open_buy_qty: ctx.open_buy_qty,
+        open_sell_qty: ctx.open_sell_qty,
+    });
     let reducing = o.reduce_only
         || qty.is_some_and(|q| {
             is_reducing(
                 o.side,
                 q,
-                ctx.position_qty,
-                ctx.open_buy_qty,
-                ctx.open_sell_qty,
+                basis.qty,
+                basis.open_buy_qty,
+                basis.open_sell_qty,
             )
         });
     if reducing {
@@ -337,6 +367,28 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
             )
         }
     }
+    if let (Some(ex), Some(capital)) = (&ctx.exchange, ctx.capital_usd) {
+        let Some(gross_usd) = ex.gross_usd else {
+            return reject(
+                RejectReason::MarketDataStale,
+                format!(
+                    "exposure on {} cannot be valued: something held there has no fresh price",
+                    ex.name
+                ),
+            );
+        };
+        let worst_usd = gross_usd + notional_usd;
+        let pct = worst_usd / capital * 100.0;
+        if pct > ex.limit_pct {
+            return reject(
+                RejectReason::MaxExchangeExposure,
+                format!(
+                    "worst-case exposure on {} {:.2} USD (held {:.2} + this {:.2}) is {:.2}% of capital {:.2} USD (limit {}%)",
+                    ex.name, worst_usd, gross_usd, notional_usd, pct, capital, ex.limit_pct
+                ),
+            );
+        }
+    }
 
     if ctx.open_orders >= ctx.account.max_open_orders {
         return reject(
@@ -444,6 +496,8 @@ mod tests {
                 reference_price: PriceView::Fresh(Fixed::from_units(50_000)),
                 quote_usd: Some(1.0),
                 position_qty: Fixed::ZERO,
+                instrument_position: None,
+                exchange: None,
                 open_buy_qty: Fixed::ZERO,
                 open_sell_qty: Fixed::ZERO,
                 open_orders: 0,

@@ -37,6 +37,12 @@ struct RuleFile {
     portfolio: BTreeMap<String, Spanned<PortfolioSection>>,
     /// Sector name → base assets.
     sectors: Option<Spanned<BTreeMap<String, Vec<Spanned<String>>>>>,
+    /// Instrument name (as a venue spells it) → base asset, where the default
+    /// split (strip the quote currency, `XBT` → `BTC`) is not right.
+    assets: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// Exchange (`binance`, `bybit`, `okx`, `kraken`, `coinbase`, or `*`) →
+    /// most gross exposure held there, % of capital.
+    exchange_limits: Option<Spanned<BTreeMap<String, Spanned<f64>>>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -273,11 +279,13 @@ fn validate_account(v: &mut Validator<'_>, a: &AccountSection) -> AccountValues 
     out
 }
 
+/// An instrument name as some venue spells it: `BTCUSDT`, `BTC-USDT-SWAP`, `XBT/USD`.
 fn is_symbol_name(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 20
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.len() <= 32
+        && s.bytes().all(|b| {
+            b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'-' | b'/' | b'_')
+        })
 }
 
 /// Reads the rule files from `dir` (every `*.toml`, sorted by name) and builds a rule set.
@@ -372,6 +380,8 @@ pub fn build(
     let mut blocked: HashSet<Box<str>> = HashSet::new();
     let mut portfolios: BTreeMap<String, PortfolioValues> = BTreeMap::new();
     let mut sectors: HashMap<Box<str>, Box<str>> = HashMap::new();
+    let mut assets: HashMap<Box<str>, Box<str>> = HashMap::new();
+    let mut exchange_limits: HashMap<Box<str>, f64> = HashMap::new();
 
     for p in &parsed {
         let mut v = Validator {
@@ -490,6 +500,48 @@ pub fn build(
                         v.errors
                             .push(p.err(a, format!("{asset} is already in sector '{prev}'")));
                     }
+                }
+            }
+        }
+        if let Some(sec) = &p.file.assets {
+            define("assets".into(), p.err(sec, ""), v.errors);
+            for (symbol, base) in sec.get_ref() {
+                let asset = base.get_ref();
+                if !is_symbol_name(symbol) {
+                    v.errors
+                        .push(p.err(base, format!("'{symbol}' is not an instrument name")));
+                } else if asset.is_empty()
+                    || asset.len() > 20
+                    || !asset
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                {
+                    v.errors.push(p.err(
+                        base,
+                        format!("'{asset}' is not an asset name (upper-case letters and digits)"),
+                    ));
+                } else {
+                    assets.insert(symbol.as_str().into(), asset.as_str().into());
+                }
+            }
+        }
+        if let Some(sec) = &p.file.exchange_limits {
+            define("exchange_limits".into(), p.err(sec, ""), v.errors);
+            for (exchange, pct) in sec.get_ref() {
+                if exchange != "*"
+                    && (exchange.is_empty()
+                        || !exchange
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+                {
+                    v.errors.push(p.err(
+                        pct,
+                        format!("'{exchange}' is not an exchange name (binance, bybit, okx, kraken, coinbase or \"*\")"),
+                    ));
+                    continue;
+                }
+                if let Some(x) = v.number(&Some(pct.clone()), exchange, 0.0, 10_000.0) {
+                    exchange_limits.insert(exchange.as_str().into(), x);
                 }
             }
         }
@@ -674,6 +726,8 @@ pub fn build(
         allowed_symbols: allowed,
         blocked_symbols: blocked,
         sectors,
+        assets,
+        exchange_limits,
     })
 }
 

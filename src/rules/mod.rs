@@ -9,7 +9,10 @@ pub mod portfolio;
 pub mod reason;
 pub mod ruleset;
 
-pub use check::{check, Accepted, Decision, OrderContext, PriceView, TradingState};
+pub use check::{
+    check, Accepted, Decision, ExchangeView, InstrumentPosition, OrderContext, PriceView,
+    TradingState,
+};
 pub use portfolio::{PortfolioView, RiskState};
 pub use reason::{Fault, RejectReason, Rejection};
 pub use ruleset::{AccountRules, EnvOverrides, PortfolioRules, RuleSet, SymbolRules};

@@ -79,6 +79,7 @@ reasons! {
     MaxPositionNotional = 503, "max_position_notional", Bot, "worst-case position notional over the limit";
     MaxPositionPct = 504, "max_position_pct", Bot, "worst-case position over the allowed share of capital";
     CapitalUnknown = 505, "capital_unknown", Riskgate, "account capital unknown, concentration cannot be checked";
+    MaxExchangeExposure = 506, "max_exchange_exposure", Bot, "worst-case gross exposure held on one exchange over its share of capital";
     // Counts and rates.
     MaxOpenOrders = 600, "max_open_orders", Bot, "too many open orders";
     MaxDailyTrades = 601, "max_daily_trades", Bot, "daily accepted-order limit reached";

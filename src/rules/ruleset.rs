@@ -158,6 +158,11 @@ pub struct RuleSet {
     pub blocked_symbols: HashSet<Box<str>>,
     /// Base asset → sector (from `[sectors]`).
     pub sectors: HashMap<Box<str>, Box<str>>,
+    /// Instrument → base asset overrides (from `[assets]`).
+    pub assets: HashMap<Box<str>, Box<str>>,
+    /// Exchange → most gross exposure there, % of capital (from
+    /// `[exchange_limits]`; `*` for exchanges not named). Empty: no limit.
+    pub exchange_limits: HashMap<Box<str>, f64>,
 }
 
 impl RuleSet {
@@ -166,6 +171,14 @@ impl RuleSet {
         alias
             .and_then(|a| self.accounts.get(a))
             .unwrap_or(&self.default_account)
+    }
+
+    /// The most gross exposure allowed on `exchange`, % of capital.
+    pub fn exchange_limit_pct(&self, exchange: &str) -> Option<f64> {
+        self.exchange_limits
+            .get(exchange)
+            .or_else(|| self.exchange_limits.get("*"))
+            .copied()
     }
 
     pub fn sector_of(&self, asset: &str) -> Option<&str> {

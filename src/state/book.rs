@@ -1,11 +1,18 @@
 //! One account's book: holdings, open orders, today's count, duplicate memory,
 //! trading state. Changes only through `apply(&Event)`.
+//!
+//! Several venues: spot balances are kept per venue (a venue's balance answer
+//! replaces only that venue's), derivative positions per (venue, instrument),
+//! signed. `holdings` is the sum the rules and the risk task read: every
+//! venue's balances plus each derivative position as if bought with borrowed
+//! quote (base += qty, quote -= qty x entry price), which gives a linear
+//! contract's exposure and, marked to market, its P&L.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::clock::MS_PER_DAY;
-use crate::model::{Fixed, OrderReport, Side, Symbol};
+use crate::model::{Contract, Fixed, OrderReport, Side, Symbol};
 use crate::rules::TradingState;
 
 use super::event::Event;
@@ -32,6 +39,11 @@ pub enum OrderPhase {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
     pub reservation: u64,
+    /// The configured venue (None: journaled before several venues).
+    #[serde(default)]
+    pub venue: Option<Arc<str>>,
+    #[serde(default)]
+    pub contract: Contract,
     pub symbol: Symbol,
     pub base: Arc<str>,
     pub quote: Arc<str>,
@@ -50,6 +62,12 @@ impl OpenOrder {
         self.orig_qty
             .saturating_sub(self.executed_qty)
             .max(Fixed::ZERO)
+    }
+
+    /// Whether the order is on `venue` (orders journaled before venues were
+    /// recorded belong to every venue: there was only one).
+    pub fn on_venue(&self, venue: &str) -> bool {
+        self.venue.as_deref().is_none_or(|v| v == venue)
     }
 
     pub fn matches(&self, r: &OrderReport) -> bool {
@@ -78,14 +96,46 @@ pub struct BookSnapshot {
     /// Holdings changes from fills only (for P&L and drawdown).
     #[serde(default)]
     pub fill_deltas: Vec<(Arc<str>, Fixed)>,
+    /// Spot balances per venue ("" = configured starting holdings). Empty in
+    /// snapshots from before several venues: then `holdings` is used.
+    #[serde(default)]
+    pub venue_holdings: Vec<(Arc<str>, Balances)>,
+    #[serde(default)]
+    pub positions: Vec<DerivPosition>,
 }
+
+/// Asset balances, sorted by asset.
+pub type Balances = Vec<(Arc<str>, Fixed)>;
+
+/// A derivative position on one venue's instrument.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DerivPosition {
+    pub venue: Arc<str>,
+    pub symbol: Symbol,
+    pub base: Arc<str>,
+    pub quote: Arc<str>,
+    /// Signed base quantity: negative is short.
+    pub qty: Fixed,
+    /// Average entry price (quote per base).
+    pub entry_price: Fixed,
+}
+
+/// Unattributed balances: configured starting holdings, or balances from a
+/// journal written before venues were recorded.
+pub const NO_VENUE: &str = "";
 
 #[derive(Debug)]
 pub struct Book {
     pub day: i64,
     pub daily_trades: u32,
-    /// Every asset's balance (base assets are positions; quote assets are cash).
+    /// Every asset's balance over all venues (base assets are positions; quote
+    /// assets are cash), derivative positions included (see the module doc).
+    /// Derived: recomputed from `venue_holdings` and `positions`.
     pub holdings: HashMap<Arc<str>, Fixed>,
+    /// Spot balances per venue.
+    pub venue_holdings: HashMap<Arc<str>, HashMap<Arc<str>, Fixed>>,
+    /// Derivative positions by (venue, symbol).
+    pub positions: HashMap<(Arc<str>, Symbol), DerivPosition>,
     pub open: OpenOrders,
     pub next_reservation: u64,
     client_ids: HashSet<Box<str>>,
@@ -107,6 +157,8 @@ impl Default for Book {
             day: 0,
             daily_trades: 0,
             holdings: HashMap::new(),
+            venue_holdings: HashMap::new(),
+            positions: HashMap::new(),
             open: OpenOrders::default(),
             next_reservation: 1,
             client_ids: HashSet::new(),
@@ -128,8 +180,38 @@ pub struct OpenExposure {
 }
 
 impl Book {
+    /// The account's position in a base asset over every venue and contract.
     pub fn position(&self, base: &str) -> Fixed {
         self.holdings.get(base).copied().unwrap_or(Fixed::ZERO)
+    }
+
+    /// One venue's derivative position on one instrument (zero if flat).
+    pub fn derivative_position(&self, venue: &str, symbol: &Symbol) -> Fixed {
+        self.positions
+            .iter()
+            .find(|((v, s), _)| &**v == venue && s == symbol)
+            .map(|(_, p)| p.qty)
+            .unwrap_or(Fixed::ZERO)
+    }
+
+    /// Recomputes `holdings` from the per-venue balances and the positions.
+    fn recompute_holdings(&mut self) {
+        self.holdings.clear();
+        for balances in self.venue_holdings.values() {
+            for (asset, qty) in balances {
+                let h = self.holdings.entry(asset.clone()).or_default();
+                *h = h.saturating_add(*qty);
+            }
+        }
+        for p in self.positions.values() {
+            let h = self.holdings.entry(p.base.clone()).or_default();
+            *h = h.saturating_add(p.qty);
+            if let Some(cost) = Fixed::from_f64(p.qty.mul_f64(p.entry_price)) {
+                let q = self.holdings.entry(p.quote.clone()).or_default();
+                *q = q.saturating_sub(cost);
+            }
+        }
+        self.holdings.retain(|_, q| !q.is_zero());
     }
 
     pub fn open_exposure(&self, base: &str) -> OpenExposure {
@@ -187,8 +269,12 @@ impl Book {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn add_fill(
         &mut self,
+        venue: Option<&Arc<str>>,
+        contract: Contract,
+        symbol: &Symbol,
         base: &Arc<str>,
         quote: &Arc<str>,
         side: Side,
@@ -202,14 +288,61 @@ impl Book {
         let cash = price
             .and_then(|p| Fixed::from_f64(qty.mul_f64(p)))
             .map(|c| Fixed(-c.0 * side.sign()));
-        for map in [&mut self.holdings, &mut self.fill_deltas] {
-            let b = map.entry(base.clone()).or_default();
-            *b = b.saturating_add(signed);
-            if let Some(cash) = cash {
-                let q = map.entry(quote.clone()).or_default();
-                *q = q.saturating_add(cash);
+        let venue = venue.cloned().unwrap_or_else(|| Arc::from(NO_VENUE));
+        // P&L: a linear contract's fill moves base and quote exactly as a spot
+        // fill on borrowed quote would.
+        let d = self.fill_deltas.entry(base.clone()).or_default();
+        *d = d.saturating_add(signed);
+        if let Some(cash) = cash {
+            let q = self.fill_deltas.entry(quote.clone()).or_default();
+            *q = q.saturating_add(cash);
+        }
+        match contract {
+            Contract::Spot => {
+                let balances = self.venue_holdings.entry(venue).or_default();
+                let b = balances.entry(base.clone()).or_default();
+                *b = b.saturating_add(signed);
+                if let Some(cash) = cash {
+                    let q = balances.entry(quote.clone()).or_default();
+                    *q = q.saturating_add(cash);
+                }
+            }
+            Contract::Linear => {
+                let fill_price = price.unwrap_or(Fixed::ZERO);
+                let key = (venue.clone(), symbol.clone());
+                let p = self
+                    .positions
+                    .entry(key.clone())
+                    .or_insert_with(|| DerivPosition {
+                        venue,
+                        symbol: symbol.clone(),
+                        base: base.clone(),
+                        quote: quote.clone(),
+                        qty: Fixed::ZERO,
+                        entry_price: fill_price,
+                    });
+                let before = p.qty;
+                let after = before.saturating_add(signed);
+                if before.is_zero() || ((before.0 > 0) != (after.0 > 0) && !after.is_zero()) {
+                    // Opened, or flipped through zero: the new side enters here.
+                    p.entry_price = fill_price;
+                } else if (before.0 > 0) == (signed.0 > 0) {
+                    // Grew: the entry is the quantity-weighted average.
+                    let total = before.to_f64().abs() + qty.to_f64();
+                    if total > 0.0 {
+                        let avg = (before.to_f64().abs() * p.entry_price.to_f64()
+                            + qty.to_f64() * fill_price.to_f64())
+                            / total;
+                        p.entry_price = Fixed::from_f64(avg).unwrap_or(p.entry_price);
+                    }
+                }
+                p.qty = after;
+                if after.is_zero() {
+                    self.positions.remove(&key);
+                }
             }
         }
+        self.recompute_holdings();
     }
 
     /// Applies one account event. Events for other accounts must not be passed.
@@ -217,6 +350,8 @@ impl Book {
         match ev {
             Event::Reserved {
                 reservation,
+                venue,
+                contract,
                 symbol,
                 base,
                 quote,
@@ -242,6 +377,8 @@ impl Book {
                 if self.open.len() < MAX_TRACKED_ORDERS {
                     self.open.insert(OpenOrder {
                         reservation: *reservation,
+                        venue: venue.clone(),
+                        contract: *contract,
                         symbol: symbol.clone(),
                         base: base.clone(),
                         quote: quote.clone(),
@@ -266,7 +403,7 @@ impl Book {
                 ts_ms,
                 ..
             } => {
-                let Some((delta, done, base, quote, side, limit)) =
+                let Some((delta, done, (venue, contract, symbol), base, quote, side, limit)) =
                     self.open.update(*reservation, |o| {
                         let delta = executed_qty.saturating_sub(o.executed_qty).max(Fixed::ZERO);
                         o.executed_qty = o.executed_qty.max(*executed_qty);
@@ -282,6 +419,7 @@ impl Book {
                         (
                             delta,
                             done,
+                            (o.venue.clone(), o.contract, o.symbol.clone()),
                             o.base.clone(),
                             o.quote.clone(),
                             o.side,
@@ -294,7 +432,16 @@ impl Book {
                 if done {
                     self.open.remove(*reservation);
                 }
-                self.add_fill(&base, &quote, side, delta, avg_price.or(limit));
+                self.add_fill(
+                    venue.as_ref(),
+                    contract,
+                    &symbol,
+                    &base,
+                    &quote,
+                    side,
+                    delta,
+                    avg_price.or(limit),
+                );
             }
             Event::OutcomeUnknown {
                 reservation, ts_ms, ..
@@ -311,6 +458,8 @@ impl Book {
             }
             Event::Discovered {
                 reservation,
+                venue,
+                contract,
                 symbol,
                 base,
                 quote,
@@ -327,6 +476,8 @@ impl Book {
                 if self.open.len() < MAX_TRACKED_ORDERS {
                     self.open.insert(OpenOrder {
                         reservation: *reservation,
+                        venue: venue.clone(),
+                        contract: *contract,
                         symbol: symbol.clone(),
                         base: base.clone(),
                         quote: quote.clone(),
@@ -341,8 +492,27 @@ impl Book {
                     });
                 }
             }
-            Event::Holdings { holdings, .. } => {
-                self.holdings = holdings.iter().cloned().collect();
+            Event::Holdings {
+                holdings, venue, ..
+            } => {
+                // A venue's answer replaces that venue's balances and the
+                // configured starting holdings, which were only a guess until
+                // a venue reported.
+                let venue = venue.clone().unwrap_or_else(|| Arc::from(NO_VENUE));
+                self.venue_holdings.remove(NO_VENUE);
+                self.venue_holdings
+                    .insert(venue, holdings.iter().cloned().collect());
+                self.recompute_holdings();
+            }
+            Event::Positions {
+                venue, positions, ..
+            } => {
+                self.positions.retain(|(v, _), _| v != venue);
+                for p in positions.iter().filter(|p| !p.qty.is_zero()) {
+                    self.positions
+                        .insert((venue.clone(), p.symbol.clone()), p.clone());
+                }
+                self.recompute_holdings();
             }
             Event::TradingState { state, why, .. } => {
                 self.trading_state = *state;
@@ -375,6 +545,24 @@ impl Book {
                 v.sort();
                 v
             },
+            venue_holdings: {
+                let mut v: Vec<_> = self
+                    .venue_holdings
+                    .iter()
+                    .map(|(venue, b)| {
+                        let mut b: Vec<_> = b.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                        b.sort();
+                        (venue.clone(), b)
+                    })
+                    .collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                v
+            },
+            positions: {
+                let mut v: Vec<_> = self.positions.values().cloned().collect();
+                v.sort_by(|a, b| (&a.venue, &a.symbol).cmp(&(&b.venue, &b.symbol)));
+                v
+            },
         }
     }
 
@@ -382,7 +570,23 @@ impl Book {
         *self = Book::default();
         self.day = s.day;
         self.daily_trades = s.daily_trades;
-        self.holdings = s.holdings.iter().cloned().collect();
+        if s.venue_holdings.is_empty() && s.positions.is_empty() {
+            // A snapshot from before several venues: its balances are unattributed.
+            if !s.holdings.is_empty() {
+                self.venue_holdings
+                    .insert(Arc::from(NO_VENUE), s.holdings.iter().cloned().collect());
+            }
+        } else {
+            for (venue, b) in &s.venue_holdings {
+                self.venue_holdings
+                    .insert(venue.clone(), b.iter().cloned().collect());
+            }
+            for p in &s.positions {
+                self.positions
+                    .insert((p.venue.clone(), p.symbol.clone()), p.clone());
+            }
+        }
+        self.recompute_holdings();
         for o in &s.open_orders {
             self.open.insert(o.clone());
         }

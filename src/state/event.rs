@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::model::{AccountId, Fixed, Side, Symbol};
+use crate::model::{AccountId, Contract, Fixed, Side, Symbol};
 use crate::rules::TradingState;
 
-use super::book::BookSnapshot;
+use super::book::{BookSnapshot, DerivPosition};
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -17,6 +17,12 @@ pub enum Event {
     Reserved {
         account: AccountId,
         reservation: u64,
+        /// The configured venue it was sent to (None in journals written
+        /// before riskgate knew several venues).
+        #[serde(default)]
+        venue: Option<Arc<str>>,
+        #[serde(default)]
+        contract: Contract,
         symbol: Symbol,
         base: Arc<str>,
         quote: Arc<str>,
@@ -57,6 +63,10 @@ pub enum Event {
     Discovered {
         account: AccountId,
         reservation: u64,
+        #[serde(default)]
+        venue: Option<Arc<str>>,
+        #[serde(default)]
+        contract: Contract,
         symbol: Symbol,
         base: Arc<str>,
         quote: Arc<str>,
@@ -68,10 +78,21 @@ pub enum Event {
         client_order_id: Option<Box<str>>,
         ts_ms: i64,
     },
-    /// Balances the venue reported replace what riskgate believed.
+    /// Balances the venue reported replace what riskgate believed for that
+    /// venue (and any configured starting holdings). `venue` None: the
+    /// configured starting holdings, or a journal from before several venues.
     Holdings {
         account: AccountId,
+        #[serde(default)]
+        venue: Option<Arc<str>>,
         holdings: Vec<(Arc<str>, Fixed)>,
+        ts_ms: i64,
+    },
+    /// Derivative positions a venue reported replace riskgate's for that venue.
+    Positions {
+        account: AccountId,
+        venue: Arc<str>,
+        positions: Vec<DerivPosition>,
         ts_ms: i64,
     },
     /// Kill switch: `account` None is the global state.

@@ -22,19 +22,21 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 
-pub use book::{Book, BookSnapshot, OpenOrder, OrderPhase};
+pub use book::{Book, BookSnapshot, DerivPosition, OpenOrder, OrderPhase, NO_VENUE};
 pub use event::Event;
 pub use journal::{Durability, Journal, JournalError};
 
 use crate::clock::SharedClock;
 use crate::market::{Breakers, PriceBook};
-use crate::model::{AccountId, Fixed, Instrument, NewOrder, OrderKind, Symbol, USD_STABLE_ASSETS};
+use crate::model::{
+    AccountId, Contract, Fixed, Instrument, NewOrder, OrderKind, Symbol, USD_STABLE_ASSETS,
+};
 use crate::risk::task::Wake;
 use crate::risk::RiskBoard;
 use crate::rules::ruleset::RateRule;
 use crate::rules::{
-    self, Accepted, OrderContext, PortfolioView, RejectReason, Rejection, RiskState, RuleSet,
-    TradingState,
+    self, Accepted, ExchangeView, InstrumentPosition, OrderContext, PortfolioView, RejectReason,
+    Rejection, RiskState, RuleSet, TradingState,
 };
 use crate::venue::{Action, Learned};
 
@@ -62,7 +64,28 @@ pub struct KnownAccount {
     pub starting_holdings: Vec<(Arc<str>, Fixed)>,
 }
 
+/// The venue an order was sent to or an answer came from: its configured name
+/// (positions and open orders are kept per venue) and its exchange (exposure
+/// limits are per exchange). Built once per venue; cloning is cheap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VenueTag {
+    pub name: Arc<str>,
+    pub exchange: &'static str,
+}
+
+impl VenueTag {
+    pub fn new(name: &str, exchange: &'static str) -> VenueTag {
+        VenueTag {
+            name: Arc::from(name),
+            exchange,
+        }
+    }
+}
+
 pub struct EngineConfig {
+    /// Every configured venue (name and exchange), so exposure can be summed
+    /// per exchange.
+    pub venues: Vec<VenueTag>,
     pub state_dir: PathBuf,
     pub durability: Durability,
     pub max_accounts: usize,
@@ -155,7 +178,10 @@ pub struct Engine {
     aliases: HashMap<AccountId, Arc<str>>,
     /// Secondary key hash → the account it belongs to.
     key_owner: HashMap<AccountId, AccountId>,
-    instruments: DashMap<Box<str>, Arc<Instrument>>,
+    /// Symbol → instrument, with the rules version that mapped it.
+    instruments: DashMap<Box<str>, (u64, Arc<Instrument>)>,
+    /// Venue name → exchange.
+    venue_exchange: HashMap<Arc<str>, &'static str>,
     global: RwLock<GlobalState>,
     journal: Journal,
     max_accounts: usize,
@@ -242,6 +268,7 @@ impl Engine {
                 | Event::Released { account, .. }
                 | Event::Discovered { account, .. }
                 | Event::Holdings { account, .. }
+                | Event::Positions { account, .. }
                 | Event::Snapshot { account, .. }
                 | Event::TradingState {
                     account: Some(account),
@@ -272,6 +299,7 @@ impl Engine {
             if !accounts.contains_key(&known.id) && !known.starting_holdings.is_empty() {
                 let ev = Event::Holdings {
                     account: known.id,
+                    venue: None,
                     holdings: known.starting_holdings.clone(),
                     ts_ms: now,
                 };
@@ -327,6 +355,11 @@ impl Engine {
                 .collect(),
             aliases,
             instruments: DashMap::new(),
+            venue_exchange: cfg
+                .venues
+                .iter()
+                .map(|v| (v.name.clone(), v.exchange))
+                .collect(),
             global: RwLock::new(global),
             journal,
             max_accounts: cfg.max_accounts.max(1),
@@ -392,17 +425,68 @@ impl Engine {
         v
     }
 
-    /// Base and quote of a symbol, learned by splitting it.
+    /// Base and quote of a symbol: from the rules' `[assets]` map, else by
+    /// splitting the venue's name (`Instrument::from_venue_symbol`).
     pub fn instrument(&self, symbol: &Symbol) -> Option<Arc<Instrument>> {
+        let rules = self.rules.load();
         if let Some(i) = self.instruments.get(symbol.as_str()) {
-            return Some(i.clone());
+            if i.0 == rules.version {
+                return Some(i.1.clone());
+            }
         }
-        let inst = Arc::new(Instrument::from_concatenated(symbol.as_str())?);
-        if self.instruments.len() < MAX_INSTRUMENTS {
+        let inst = Arc::new(match rules.assets.get(symbol.as_str()) {
+            Some(base) => Instrument::with_base(symbol.as_str(), base),
+            None => Instrument::from_venue_symbol(symbol.as_str())?,
+        });
+        if self.instruments.len() < MAX_INSTRUMENTS
+            || self.instruments.contains_key(symbol.as_str())
+        {
             self.instruments
-                .insert(symbol.as_str().into(), inst.clone());
+                .insert(symbol.as_str().into(), (rules.version, inst.clone()));
         }
         Some(inst)
+    }
+
+    /// The exchange a venue belongs to (None for unattributed or unknown venues).
+    fn exchange_of(&self, venue: Option<&str>) -> Option<&'static str> {
+        self.venue_exchange.get(venue?).copied()
+    }
+
+    /// Gross exposure on `exchange`, USD: every non-cash balance and
+    /// derivative position held there at reference prices, plus every open
+    /// order there as if it filled. None if something cannot be priced.
+    fn exchange_gross_usd(
+        &self,
+        book: &Book,
+        exchange: &str,
+        now_ms: i64,
+        max_age_ms: i64,
+    ) -> Option<f64> {
+        let mut gross = 0.0;
+        for (venue, balances) in &book.venue_holdings {
+            if self.exchange_of(Some(venue)) != Some(exchange) {
+                continue;
+            }
+            for (asset, qty) in balances {
+                if qty.is_zero() || USD_STABLE_ASSETS.contains(&&**asset) {
+                    continue;
+                }
+                gross += qty.to_f64().abs() * self.prices.usd_rate(asset, now_ms, max_age_ms)?;
+            }
+        }
+        for p in book.positions.values() {
+            if self.exchange_of(Some(&p.venue)) != Some(exchange) {
+                continue;
+            }
+            gross += p.qty.to_f64().abs() * self.prices.usd_rate(&p.base, now_ms, max_age_ms)?;
+        }
+        for o in book.open.iter() {
+            if self.exchange_of(o.venue.as_deref()) != Some(exchange) {
+                continue;
+            }
+            gross += o.remaining().to_f64() * self.prices.usd_rate(&o.base, now_ms, max_age_ms)?;
+        }
+        Some(gross)
     }
 
     pub fn global_state(&self) -> GlobalState {
@@ -410,11 +494,16 @@ impl Engine {
     }
 
     /// Checks an order and, if it passes, reserves it and journals the reservation.
-    pub fn submit(&self, account: &Account, order: &NewOrder) -> Result<Submitted, Rejection> {
+    pub fn submit(
+        &self,
+        account: &Account,
+        venue: &VenueTag,
+        order: &NewOrder,
+    ) -> Result<Submitted, Rejection> {
         let rules = self.rules.load();
         let now_ms = self.clock.now_ms();
         let mut book = account.book.lock();
-        let (submitted, ev) = self.check_locked(account, &book, order, &rules, now_ms)?;
+        let (submitted, ev) = self.check_locked(account, venue, &book, order, &rules, now_ms)?;
         if let Some(ev) = ev {
             // Journal before applying and before forwarding: if the journal cannot
             // take it, the order does not go out.
@@ -441,6 +530,7 @@ impl Engine {
     pub fn submit_batch(
         &self,
         account: &Account,
+        venue: &VenueTag,
         orders: &[NewOrder],
     ) -> Result<Vec<Submitted>, (usize, Rejection)> {
         let rules = self.rules.load();
@@ -452,7 +542,7 @@ impl Engine {
         let mut submitted = Vec::with_capacity(orders.len());
         let mut events = Vec::with_capacity(orders.len());
         for (i, order) in orders.iter().enumerate() {
-            match self.check_locked(account, &book, order, &rules, now_ms) {
+            match self.check_locked(account, venue, &book, order, &rules, now_ms) {
                 Ok((s, ev)) => {
                     if let Some(ev) = ev {
                         book.apply(&ev);
@@ -486,6 +576,7 @@ impl Engine {
     fn check_locked(
         &self,
         account: &Account,
+        venue: &VenueTag,
         book: &Book,
         order: &NewOrder,
         rules: &RuleSet,
@@ -522,9 +613,47 @@ impl Engine {
         let capital_usd = account_rules
             .capital_usd
             .or_else(|| self.equity_usd(book, now_ms, rules.max_price_age_ms));
+        // A derivative order reduces only this venue's position on the
+        // instrument; a reduce-only order is reducing whatever the numbers say.
+        let instrument_position =
+            (order.contract == Contract::Linear && !order.reduce_only).then(|| {
+                let mut p = InstrumentPosition {
+                    qty: book.derivative_position(&venue.name, &order.symbol),
+                    ..Default::default()
+                };
+                for o in book
+                    .open
+                    .iter()
+                    .filter(|o| o.symbol == order.symbol && o.on_venue(&venue.name))
+                {
+                    match o.side {
+                        crate::model::Side::Buy => {
+                            p.open_buy_qty = p.open_buy_qty.saturating_add(o.remaining())
+                        }
+                        crate::model::Side::Sell => {
+                            p.open_sell_qty = p.open_sell_qty.saturating_add(o.remaining())
+                        }
+                    }
+                }
+                p
+            });
+        let exchange = rules
+            .exchange_limit_pct(venue.exchange)
+            .map(|limit_pct| ExchangeView {
+                name: venue.exchange,
+                gross_usd: self.exchange_gross_usd(
+                    book,
+                    venue.exchange,
+                    now_ms,
+                    rules.max_price_age_ms,
+                ),
+                limit_pct,
+            });
         let ctx = OrderContext {
             order,
             account: account_rules,
+            instrument_position,
+            exchange,
             symbol: symbol_rules,
             trading_state: global_state.max(book.trading_state),
             symbol_allowed: rules.symbol_allowed(order.symbol.as_str()),
@@ -601,6 +730,8 @@ impl Engine {
         let ev = Event::Reserved {
             account: account.id,
             reservation,
+            venue: Some(venue.name.clone()),
+            contract: order.contract,
             symbol: order.symbol.clone(),
             base: instrument.base.clone(),
             quote: instrument.quote.clone(),
@@ -671,6 +802,7 @@ impl Engine {
     /// Learns from the venue's answer to a forwarded request.
     pub fn learn(
         &self,
+        venue: &VenueTag,
         account: Option<&Account>,
         action: &Action,
         reservation: Option<u64>,
@@ -756,7 +888,11 @@ impl Engine {
             return;
         }
         for r in &learned.reports {
-            if let Some(o) = book.find(r).and_then(|res| book.open.get(res)) {
+            if let Some(o) = book
+                .find(r)
+                .and_then(|res| book.open.get(res))
+                .filter(|o| o.on_venue(&venue.name))
+            {
                 if o.executed_qty == r.executed_qty
                     && r.status.is_live()
                     && o.phase == OrderPhase::Live
@@ -784,6 +920,8 @@ impl Engine {
                 let ev = Event::Discovered {
                     account: id,
                     reservation,
+                    venue: Some(venue.name.clone()),
+                    contract: r.contract,
                     symbol: r.symbol.clone(),
                     base: inst.base.clone(),
                     quote: inst.quote.clone(),
@@ -805,6 +943,7 @@ impl Engine {
             let gone: Vec<u64> = book
                 .open
                 .iter()
+                .filter(|o| o.on_venue(&venue.name))
                 .filter(|o| scope.as_ref().is_none_or(|s| *s == o.symbol))
                 .filter(|o| o.phase != OrderPhase::Sent && o.since_ms < request_started_ms)
                 .filter(|o| !learned.reports.iter().any(|r| o.matches(r)))
@@ -818,7 +957,10 @@ impl Engine {
                 let Some(o) = book.open.get(reservation) else {
                     continue;
                 };
-                let position = book.position(&o.base);
+                let position = match o.contract {
+                    Contract::Spot => book.position(&o.base),
+                    Contract::Linear => book.derivative_position(&venue.name, &o.symbol),
+                };
                 let grows =
                     position.is_zero() || (position.0 > 0) == (o.side == crate::model::Side::Buy);
                 let ev = if grows {
@@ -854,7 +996,44 @@ impl Engine {
                 &mut book,
                 Event::Holdings {
                     account: id,
+                    venue: Some(venue.name.clone()),
                     holdings,
+                    ts_ms,
+                },
+            );
+        }
+        if learned.positions_complete || !learned.positions.is_empty() {
+            let mut positions: Vec<DerivPosition> = Vec::with_capacity(learned.positions.len());
+            for p in &learned.positions {
+                let Some(inst) = self.instrument(&p.symbol) else {
+                    continue;
+                };
+                positions.push(DerivPosition {
+                    venue: venue.name.clone(),
+                    symbol: p.symbol.clone(),
+                    base: inst.base.clone(),
+                    quote: inst.quote.clone(),
+                    qty: p.qty,
+                    entry_price: p
+                        .entry_price
+                        .or_else(|| self.prices.get(p.symbol.as_str()).map(|pp| pp.price))
+                        .unwrap_or(Fixed::ZERO),
+                });
+            }
+            if !learned.positions_complete {
+                // A partial listing (one symbol): keep the venue's other positions.
+                for (key, p) in &book.positions {
+                    if key.0 == venue.name && !positions.iter().any(|n| n.symbol == p.symbol) {
+                        positions.push(p.clone());
+                    }
+                }
+            }
+            self.record(
+                &mut book,
+                Event::Positions {
+                    account: id,
+                    venue: venue.name.clone(),
+                    positions,
                     ts_ms,
                 },
             );
@@ -865,6 +1044,7 @@ impl Engine {
     /// reservations are `reservations` (request order; test orders have none).
     pub fn learn_batch(
         &self,
+        venue: &VenueTag,
         account: &Account,
         reservations: &[Option<u64>],
         learned: &Learned,
@@ -872,6 +1052,7 @@ impl Engine {
     ) {
         // Prices, balances, positions and any reports not tied to the batch.
         self.learn(
+            venue,
             Some(account),
             &Action::CancelBatch,
             None,
@@ -988,3 +1169,6 @@ impl Engine {
         self.journal.path().to_path_buf()
     }
 }
+
+#[cfg(test)]
+mod venue_tests;

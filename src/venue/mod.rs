@@ -135,8 +135,11 @@ pub struct Learned {
     /// order (then every order's outcome is unknown), or the whole batch was
     /// refused (`venue_rejected`).
     pub batch: Vec<Option<OrderReport>>,
-    /// Derivative positions the venue reported (signed; 0 = flat).
+    /// Derivative positions the venue reported (signed; 0 = flat). When
+    /// `positions_complete`, they replace every derivative position riskgate
+    /// holds for this venue (a listing of all positions).
     pub positions: Vec<PositionReport>,
+    pub positions_complete: bool,
 }
 
 /// One derivative position as the venue reported it.
@@ -145,6 +148,8 @@ pub struct PositionReport {
     pub symbol: Symbol,
     /// Signed base quantity: negative for shorts.
     pub qty: Fixed,
+    /// Average entry price, when the venue gives it.
+    pub entry_price: Option<Fixed>,
 }
 
 /// A response riskgate writes itself.

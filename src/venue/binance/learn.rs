@@ -131,6 +131,7 @@ fn report(o: WireOrder, is_cancel_answer: bool) -> OrderReport {
         orig_qty: fixed(&o.orig_qty),
         executed_qty,
         avg_price,
+        contract: crate::model::Contract::Spot,
     }
 }
 
