@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::order::{asset_name, pair_symbol};
-use crate::model::{Balance, Fixed, OrderReport, OrderStatus, Side};
+use crate::model::{Balance, Contract, Fixed, OrderReport, OrderStatus, Side};
 use crate::venue::{Action, Learned, Observation};
 
 #[derive(Deserialize)]
@@ -124,6 +124,7 @@ fn report(txid: &str, o: WireOrder) -> Option<OrderReport> {
         },
         executed_qty,
         avg_price: Fixed::parse(&o.price).ok().filter(|p| p.is_positive()),
+        contract: Contract::Spot,
     })
 }
 
@@ -165,6 +166,7 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
                 orig_qty: o.qty,
                 executed_qty: Fixed::ZERO,
                 avg_price: None,
+                contract: Contract::Spot,
             });
         }
         Action::NewOrders(orders) if orders.iter().all(|o| o.test_only) => {}
@@ -195,6 +197,7 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
                             orig_qty: o.qty,
                             executed_qty: Fixed::ZERO,
                             avg_price: None,
+                            contract: Contract::Spot,
                         })
                     })
                     .collect();

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::instruments::ContractValues;
 use super::order::{symbol_of, InstId};
-use crate::model::{Balance, Fixed, OrderReport, OrderStatus, Side, Symbol};
+use crate::model::{Balance, Contract, Fixed, OrderReport, OrderStatus, Side, Symbol};
 use crate::venue::{Action, Learned, Observation};
 
 #[derive(Deserialize)]
@@ -113,6 +113,22 @@ fn base_qty(inst: &InstId, okx_sz: Fixed, contracts: &ContractValues) -> Option<
     }
 }
 
+fn contract_of(inst: &InstId) -> Contract {
+    match inst {
+        InstId::Spot { .. } => Contract::Spot,
+        InstId::Swap { .. } => Contract::Linear,
+    }
+}
+
+/// riskgate's swap symbols keep OKX's `-SWAP` suffix.
+fn contract_of_symbol(symbol: &Symbol) -> Contract {
+    if symbol.as_str().ends_with("-SWAP") {
+        Contract::Linear
+    } else {
+        Contract::Spot
+    }
+}
+
 fn report(o: WireOrder, contracts: &ContractValues) -> Option<OrderReport> {
     let inst = InstId::parse(&o.inst_id).ok()?;
     let executed_qty = match Fixed::parse(&o.acc_fill_sz) {
@@ -144,6 +160,7 @@ fn report(o: WireOrder, contracts: &ContractValues) -> Option<OrderReport> {
         orig_qty,
         executed_qty,
         avg_price: Fixed::parse(&o.avg_px).ok().filter(|p| p.is_positive()),
+        contract: contract_of(&inst),
     })
 }
 
@@ -186,6 +203,7 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                         orig_qty: o.qty,
                         executed_qty: Fixed::ZERO,
                         avg_price: None,
+                        contract: o.contract,
                     });
                 }
                 ("1", _) => learned.venue_rejected = true,
@@ -220,6 +238,7 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                                 orig_qty: o.qty,
                                 executed_qty: Fixed::ZERO,
                                 avg_price: None,
+                                contract: o.contract,
                             })
                         })
                         .collect();
@@ -254,6 +273,7 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                         orig_qty: None,
                         executed_qty: Fixed::ZERO,
                         avg_price: None,
+                        contract: contract_of_symbol(symbol),
                     })
                     .collect();
             }
