@@ -340,3 +340,45 @@ fn paper_okx_answers_in_okx_format_and_is_checked() {
     let resp = gw.send(&okx_request("POST", ORDER, &big));
     assert_okx_refused(&resp, "max_order_notional", "51008", 1);
 }
+
+#[test]
+fn swap_orders_count_contracts_at_their_contract_value() {
+    let mock = MockOkx::start();
+    let gw = gateway(&mock, OPEN_RULES);
+    let swap = r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"limit","sz":"2","px":"60000","clOrdId":"sw1"}"#;
+    // Contract value not seen yet: refused, never forwarded.
+    let resp = gw.send(&okx_request("POST", ORDER, swap));
+    assert_okx_refused(&resp, "market_data_stale", "51008", 1);
+    // ccxt's load_markets and fetch_ticker pass through: riskgate learns ctVal and the swap's price.
+    gw.send(&RawRequest::new(
+        "GET",
+        "/api/v5/public/instruments?instType=SWAP",
+    ));
+    gw.send(&RawRequest::new(
+        "GET",
+        "/api/v5/market/tickers?instType=SWAP",
+    ));
+    let resp = gw.send(&okx_request("POST", ORDER, swap));
+    assert_eq!(resp.json()["code"], "0", "{}", resp.body_text());
+    assert_eq!(mock.orders().len(), 1);
+    let id = resp.json()["data"][0]["ordId"]
+        .as_str()
+        .expect("ordId")
+        .to_string();
+    let label = first_account_label(&gw);
+    let st = account_status(&gw, &label);
+    assert_eq!(st["open_order_count"], 1, "{st}");
+    // 2 contracts × 0.01 BTC, filled: a 0.02 BTC long.
+    mock.fill(&id, "2", "60000");
+    gw.send(&okx_request(
+        "GET",
+        &format!("{ORDER}?instId=BTC-USDT-SWAP&ordId={id}"),
+        "",
+    ));
+    assert!(
+        (btc_position(&gw) - 0.02).abs() < 1e-9,
+        "{}",
+        account_status(&gw, &label)
+    );
+    assert_eq!(open_orders(&gw), 0);
+}

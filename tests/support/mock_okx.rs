@@ -260,12 +260,15 @@ impl OkxBook {
             }
             (&Method::GET, "/api/v5/market/tickers" | "/api/v5/market/ticker") => {
                 let inst = q("instId");
+                let inst_type = q("instType");
+                let type_of = |i: &str| if i.ends_with("-SWAP") { "SWAP" } else { "SPOT" };
                 let list: Vec<Value> = self
                     .prices
                     .lock()
                     .iter()
                     .filter(|(i, _)| inst.as_deref().is_none_or(|x| x == i))
-                    .map(|(i, p)| json!({"instType": "SPOT", "instId": i, "last": p, "ts": "1717243200000"}))
+                    .filter(|(i, _)| inst_type.as_deref().is_none_or(|t| t == type_of(i)))
+                    .map(|(i, p)| json!({"instType": type_of(i), "instId": i, "last": p, "ts": "1717243200000"}))
                     .collect();
                 ok(Value::Array(list))
             }
@@ -304,6 +307,7 @@ impl MockOkx {
             prices: Mutex::new(vec![
                 ("BTC-USDT".into(), "60000".into()),
                 ("ETH-USDT".into(), "3000".into()),
+                ("BTC-USDT-SWAP".into(), "60010".into()),
             ]),
             balances: Mutex::new(vec![("USDT".into(), "100000".into())]),
             next_id: Mutex::new(0),
