@@ -381,4 +381,19 @@ fn swap_orders_count_contracts_at_their_contract_value() {
         account_status(&gw, &label)
     );
     assert_eq!(open_orders(&gw), 0);
+    // The exchange's positions listing is the truth: 5 contracts short.
+    mock.book
+        .positions
+        .lock()
+        .push(("BTC-USDT-SWAP".into(), "-5".into(), "60000".into()));
+    gw.send(&okx_request(
+        "GET",
+        "/api/v5/account/positions?instType=SWAP",
+        "",
+    ));
+    assert!(
+        (btc_position(&gw) + 0.05).abs() < 1e-9,
+        "{}",
+        account_status(&gw, &label)
+    );
 }

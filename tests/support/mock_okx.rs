@@ -99,6 +99,8 @@ pub struct OkxBook {
     pub orders: Mutex<Vec<MockOrder>>,
     pub prices: Mutex<Vec<(String, String)>>,
     pub balances: Mutex<Vec<(String, String)>>,
+    /// (instId, signed pos in contracts, avgPx), net mode.
+    pub positions: Mutex<Vec<(String, String, String)>>,
     next_id: Mutex<u64>,
 }
 
@@ -272,6 +274,15 @@ impl OkxBook {
                     .collect();
                 ok(Value::Array(list))
             }
+            (&Method::GET, "/api/v5/account/positions") => {
+                let list: Vec<Value> = self
+                    .positions
+                    .lock()
+                    .iter()
+                    .map(|(i, pos, px)| json!({"instType": "SWAP", "instId": i, "pos": pos, "posSide": "net", "avgPx": px, "mgnMode": "cross"}))
+                    .collect();
+                ok(Value::Array(list))
+            }
             (&Method::GET, "/api/v5/public/instruments") => ok(json!([
                 {"instType": "SWAP", "instId": "BTC-USDT-SWAP", "ctVal": "0.01", "ctValCcy": "BTC", "ctType": "linear", "state": "live"}
             ])),
@@ -310,6 +321,7 @@ impl MockOkx {
                 ("BTC-USDT-SWAP".into(), "60010".into()),
             ]),
             balances: Mutex::new(vec![("USDT".into(), "100000".into())]),
+            positions: Mutex::new(Vec::new()),
             next_id: Mutex::new(0),
         });
         let server = MockServer::start("mock-okx", book.clone());

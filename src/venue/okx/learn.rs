@@ -78,6 +78,75 @@ struct WireTicker {
     last: String,
 }
 
+/// A position as `/api/v5/account/positions` lists it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePosition {
+    inst_id: String,
+    #[serde(default)]
+    pos: String,
+    #[serde(default)]
+    pos_side: String,
+    #[serde(default)]
+    avg_px: String,
+}
+
+/// Positions answers and balance answers are both account data; a positions
+/// entry has a `pos`, a balance entry `details`. An empty `data` could be
+/// either, so it teaches nothing (a flat book is learned from the fills that
+/// closed it, or from the next non-empty listing).
+fn is_positions_answer(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        data: Vec<serde_json::Map<String, serde_json::Value>>,
+    }
+    serde_json::from_slice::<Probe>(body)
+        .map(|p| p.data.first().is_some_and(|d| d.contains_key("pos")))
+        .unwrap_or(false)
+}
+
+/// Signed base quantities per swap (hedge-mode long and short legs summed).
+/// A complete listing only if every entry could be read: an unreadable one
+/// (unknown contract value) must not wipe a position riskgate holds.
+fn read_positions(data: Vec<WirePosition>, contracts: &ContractValues, learned: &mut Learned) {
+    let mut complete = true;
+    for p in data {
+        let Ok(inst @ InstId::Swap { .. }) = InstId::parse(&p.inst_id) else {
+            // Margin positions on spot instruments are balances, not swaps.
+            continue;
+        };
+        // `pos` is signed in net mode; riskgate's decimal parser takes no sign.
+        let (negative, magnitude) = match p.pos.strip_prefix('-') {
+            Some(m) => (true, m),
+            None => (false, p.pos.as_str()),
+        };
+        let Some(q) = Fixed::parse(magnitude)
+            .ok()
+            .and_then(|c| base_qty(&inst, c, contracts))
+        else {
+            complete = false;
+            continue;
+        };
+        let signed = match p.pos_side.as_str() {
+            "short" => Fixed(-q.0),
+            "long" => q,
+            _ if negative => Fixed(-q.0),
+            _ => q,
+        };
+        let symbol = inst.symbol();
+        match learned.positions.iter_mut().find(|x| x.symbol == symbol) {
+            Some(x) => x.qty = x.qty.saturating_add(signed),
+            None => learned.positions.push(crate::venue::PositionReport {
+                symbol,
+                qty: signed,
+                entry_price: Fixed::parse(&p.avg_px).ok().filter(|v| v.is_positive()),
+            }),
+        }
+    }
+    learned.positions_complete = complete;
+}
+
 fn ok_code<T>(e: &Envelope<T>) -> bool {
     e.code == "0"
 }
@@ -287,6 +356,13 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                 learned.open_orders_complete = Some(symbol.clone());
             }
         }
+        Action::Observe(Observation::Account) if is_positions_answer(body) => {
+            if let Ok(e) = serde_json::from_slice::<Envelope<WirePosition>>(body) {
+                if ok_code(&e) {
+                    read_positions(e.data, contracts, &mut learned);
+                }
+            }
+        }
         Action::Observe(Observation::Account) => {
             if let Ok(e) = serde_json::from_slice::<Envelope<WireBalance>>(body) {
                 if ok_code(&e) {
@@ -456,6 +532,33 @@ mod tests {
         assert_eq!(l.reports.len(), 1);
         assert_eq!(l.reports[0].exchange_order_id, Some(11));
         assert_eq!(l.reports[0].status, OrderStatus::Closed);
+    }
+
+    #[test]
+    fn positions_in_net_and_hedge_mode() {
+        let cv = ContractValues::default();
+        cv.learn("BTC-USDT-SWAP", f("0.01"));
+        let body = br#"{"code":"0","msg":"","data":[
+          {"instType":"SWAP","instId":"BTC-USDT-SWAP","pos":"-3","posSide":"net","avgPx":"60000","mgnMode":"cross"},
+          {"instType":"SWAP","instId":"ETH-USDT-SWAP","pos":"5","posSide":"long","avgPx":"3000"}
+        ]}"#;
+        let action = Action::Observe(Observation::Account);
+        let l = learn(&action, 200, body, &cv);
+        assert_eq!(l.positions.len(), 1);
+        assert_eq!(l.positions[0].symbol.as_str(), "BTC-USDT-SWAP");
+        assert_eq!(l.positions[0].qty, Fixed(-f("0.03").0));
+        assert_eq!(l.positions[0].entry_price, Some(f("60000")));
+        // ETH's contract value is unknown: not a complete listing.
+        assert!(!l.positions_complete);
+        assert!(l.balances.is_empty());
+        cv.learn("ETH-USDT-SWAP", f("0.1"));
+        let l = learn(&action, 200, body, &cv);
+        assert!(l.positions_complete);
+        assert_eq!(l.positions[1].qty, f("0.5"));
+        // An empty listing is ambiguous (a balance answer has the same
+        // envelope): nothing is learned from it.
+        let l = learn(&action, 200, br#"{"code":"0","msg":"","data":[]}"#, &cv);
+        assert!(!l.positions_complete && l.positions.is_empty() && l.balances.is_empty());
     }
 
     #[test]

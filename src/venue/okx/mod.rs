@@ -107,6 +107,15 @@ fn inst_id_param(query: Option<&str>) -> Option<Option<Symbol>> {
     Some(found)
 }
 
+/// Whether a positions request lists every SWAP position (no `instId`, and
+/// `instType` absent or `SWAP`).
+fn positions_listing_complete(query: Option<&str>) -> bool {
+    query
+        .unwrap_or("")
+        .split('&')
+        .all(|p| !p.starts_with("instId=") && (!p.starts_with("instType=") || p == "instType=SWAP"))
+}
+
 /// OKX's error body: one entry per order of the request, each with the code
 /// and riskgate's reason. `cl_ord_ids` names the orders (empty strings when
 /// unknown); at least one entry is always written.
@@ -249,6 +258,12 @@ impl Venue for OkxV5 {
                 }
             }
             (&Method::GET, "/api/v5/account/balance") => Action::Observe(Observation::Account),
+            // All derivative positions (no instId filter; instType absent or
+            // SWAP, the only derivatives riskgate takes): a complete listing,
+            // read as account data. Filtered listings only pass.
+            (&Method::GET, "/api/v5/account/positions") if positions_listing_complete(req.query) => {
+                Action::Observe(Observation::Account)
+            }
             (&Method::GET, "/api/v5/market/tickers" | "/api/v5/market/ticker") => {
                 Action::Observe(Observation::Ticker)
             }
@@ -469,6 +484,14 @@ mod tests {
             Action::Observe(Observation::Ticker)
         );
         assert_eq!(get("/api/v5/asset/currencies", None), Action::Pass);
+        assert_eq!(
+            get("/api/v5/account/positions", Some("instType=SWAP")),
+            Action::Observe(Observation::Account)
+        );
+        assert_eq!(
+            get("/api/v5/account/positions", Some("instId=BTC-USDT-SWAP")),
+            Action::Pass
+        );
         assert_eq!(get("/api/v5/trade/fills", None), Action::Pass);
     }
 
