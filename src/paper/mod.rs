@@ -8,6 +8,7 @@
 //! does from the real exchange's.
 
 pub mod binance;
+pub mod binance_usdm;
 pub mod book;
 pub mod kraken;
 pub mod okx;
@@ -15,6 +16,7 @@ pub mod okx;
 use std::sync::Arc;
 
 pub use binance::PaperBinance;
+pub use binance_usdm::PaperBinanceUsdm;
 pub use kraken::PaperKraken;
 pub use okx::PaperOkx;
 
@@ -60,6 +62,12 @@ pub fn venue_with_limits(
     max_accounts: usize,
 ) -> Option<Arc<dyn InProcessVenue>> {
     match kind {
+        VenueKind::BinanceUsdm => Some(Arc::new(PaperBinanceUsdm::new(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
         VenueKind::BinanceSpot => Some(Arc::new(PaperBinance::with_max_accounts(
             market,
             clock,

@@ -590,9 +590,23 @@ impl Engine {
         };
         let account_rules = rules.account(account.alias.as_deref());
         let symbol_rules = account_rules.symbol(order.symbol.as_str());
-        let price_view = self
-            .prices
-            .view(order.symbol.as_str(), now_ms, rules.max_price_age_ms);
+        let price_view =
+            match self
+                .prices
+                .view(order.symbol.as_str(), now_ms, rules.max_price_age_ms)
+            {
+                // A venue whose own name has no price (OKX `BTC-USDT-SWAP`, Kraken
+                // `XBT/USD`) is priced by the same pair under its plain name, which
+                // is how the paper market and Binance-style tickers publish it.
+                crate::rules::PriceView::Missing => {
+                    let mut plain =
+                        String::with_capacity(instrument.base.len() + instrument.quote.len());
+                    plain.push_str(&instrument.base);
+                    plain.push_str(&instrument.quote);
+                    self.prices.view(&plain, now_ms, rules.max_price_age_ms)
+                }
+                v => v,
+            };
         let quote_usd = self
             .prices
             .quote_usd(&instrument, now_ms, rules.max_price_age_ms);

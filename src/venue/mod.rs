@@ -22,6 +22,7 @@ use crate::rules::Rejection;
 #[serde(rename_all = "kebab-case")]
 pub enum VenueKind {
     BinanceSpot,
+    BinanceUsdm,
     OkxV5,
     Kraken,
 }
@@ -30,6 +31,7 @@ impl VenueKind {
     pub fn as_str(self) -> &'static str {
         match self {
             VenueKind::BinanceSpot => "binance-spot",
+            VenueKind::BinanceUsdm => "binance-usdm",
             VenueKind::OkxV5 => "okx-v5",
             VenueKind::Kraken => "kraken",
         }
@@ -40,7 +42,7 @@ impl VenueKind {
     /// keyed by this name.
     pub fn exchange(self) -> &'static str {
         match self {
-            VenueKind::BinanceSpot => "binance",
+            VenueKind::BinanceSpot | VenueKind::BinanceUsdm => "binance",
             VenueKind::OkxV5 => "okx",
             VenueKind::Kraken => "kraken",
         }
@@ -104,8 +106,10 @@ pub enum Observation {
     OrderStatus,
     /// The complete list of open orders (for one symbol, or all when None).
     OpenOrders { symbol: Option<Symbol> },
-    /// Balances.
+    /// Balances (and, on derivatives venues, positions).
     Account,
+    /// Derivative positions: every position when `complete`, else one symbol's.
+    Positions { complete: bool },
     /// Public prices.
     Ticker,
 }
@@ -202,6 +206,8 @@ pub trait Venue: Send + Sync + 'static {
 pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn Venue> {
     match kind {
         VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
+        // USD-M has no withdrawal endpoints (they live on the spot host).
+        VenueKind::BinanceUsdm => std::sync::Arc::new(binance::BinanceUsdm),
         VenueKind::OkxV5 => std::sync::Arc::new(okx::OkxV5::new(allow_withdrawals)),
         VenueKind::Kraken => std::sync::Arc::new(kraken::Kraken::new(allow_withdrawals)),
     }

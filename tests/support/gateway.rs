@@ -40,6 +40,8 @@ enabled = false
 
 pub struct GatewayOptions {
     pub mode: &'static str,
+    /// The venue kind of the one venue, named "binance" (`binance-spot` by default).
+    pub kind: &'static str,
     pub upstream: Option<String>,
     /// (file name, contents) written into the rules directory.
     pub rules: Vec<(String, String)>,
@@ -61,6 +63,7 @@ impl Default for GatewayOptions {
     fn default() -> GatewayOptions {
         GatewayOptions {
             mode: "live",
+            kind: "binance-spot",
             upstream: None,
             rules: vec![("limits.toml".into(), OPEN_RULES.into())],
             config_top: String::new(),
@@ -125,8 +128,9 @@ pub fn config_text(
          [limits]\n{limits}\
          [market]\npoll_interval_s = 3600\n\
          [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
-         [[venues]]\nname = \"binance\"\nkind = \"binance-spot\"\nlisten = \"127.0.0.1:{venue_port}\"\n{upstream}\n{tail}\n",
+         [[venues]]\nname = \"binance\"\nkind = \"{kind}\"\nlisten = \"127.0.0.1:{venue_port}\"\n{upstream}\n{tail}\n",
         mode = opts.mode,
+        kind = opts.kind,
         state = state_dir.display(),
         rules = rules_dir.display(),
         workers = opts.workers,

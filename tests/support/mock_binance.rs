@@ -1,4 +1,4 @@
-//! A mock Binance spot exchange for integration tests: a real HTTP/1.1 server on
+//! A mock Binance spot and USD-M futures exchange for integration tests: a real HTTP/1.1 server on
 //! 127.0.0.1:0 that verifies Binance's HMAC-SHA256 request signatures exactly as
 //! Binance does, then lets riskgate's own paper exchange (`PaperBinance`) answer.
 //!
@@ -8,7 +8,8 @@
 //! before or after the order executed), the log of every request as received
 //! (bytes exactly), and small client helpers (`sign`, `SignedRequest`,
 //! `send`). Must not touch riskgate's code paths under test: it only calls the
-//! public `PaperBinance` API.
+//! public `PaperBinance` API (and `PaperBinanceUsdm` for `/fapi` paths, signed
+//! the same way as spot).
 //!
 //! Signature rule (Binance spot REST): `signature` = lower-case hex of
 //! HMAC-SHA256(secret, totalParams), where totalParams is the raw query string
@@ -35,7 +36,7 @@ use sha2::Sha256;
 use riskgate::clock::{ManualClock, SharedClock, SystemClock};
 use riskgate::market::sim::{MarketSim, SharedMarket, SimConfig};
 use riskgate::model::Fixed;
-use riskgate::paper::PaperBinance;
+use riskgate::paper::{PaperBinance, PaperBinanceUsdm};
 use riskgate::venue::RequestView;
 
 /// The key and secret every mock knows unless told otherwise.
@@ -53,6 +54,19 @@ const MAX_RECV_WINDOW_MS: i64 = 60_000;
 
 /// Endpoints Binance requires a signature for (TRADE and USER_DATA).
 pub fn is_signed_endpoint(method: &Method, path: &str) -> bool {
+    // USD-M futures: everything but public market data is TRADE or USER_DATA.
+    if let Some(rest) = path.strip_prefix("/fapi/") {
+        // (listenKey needs only the API key, no signature.)
+        return !matches!(
+            rest,
+            "v1/ping"
+                | "v1/time"
+                | "v1/exchangeInfo"
+                | "v1/ticker/price"
+                | "v1/klines"
+                | "v1/listenKey"
+        );
+    }
     matches!(
         (method, path),
         (&Method::POST, "/api/v3/order")
@@ -272,6 +286,7 @@ impl Default for MockOptions {
 
 struct Inner {
     paper: Arc<PaperBinance>,
+    usdm: Arc<PaperBinanceUsdm>,
     clock: SharedClock,
     keys: Mutex<HashMap<String, String>>,
     control: Arc<MockControl>,
@@ -285,6 +300,8 @@ pub struct MockBinance {
     pub addr: SocketAddr,
     pub control: Arc<MockControl>,
     pub paper: Arc<PaperBinance>,
+    /// The USD-M futures paper exchange answering `/fapi` paths.
+    pub usdm: Arc<PaperBinanceUsdm>,
     pub market: SharedMarket,
     /// The manual clock (moves only when told; unused with `system_clock`).
     pub clock: Arc<ManualClock>,
@@ -310,12 +327,19 @@ impl MockBinance {
         let paper = Arc::new(PaperBinance::new(
             market.clone(),
             clock.clone(),
-            opts.starting_balances,
+            opts.starting_balances.clone(),
+        ));
+        let usdm = Arc::new(PaperBinanceUsdm::new(
+            market.clone(),
+            clock.clone(),
+            opts.starting_balances.clone(),
+            1024,
         ));
         let control = Arc::new(MockControl::default());
         control.set_check_timestamps(opts.check_timestamps);
         let inner = Arc::new(Inner {
             paper: paper.clone(),
+            usdm: usdm.clone(),
             clock,
             keys: Mutex::new(opts.keys.into_iter().collect()),
             control: control.clone(),
@@ -348,6 +372,7 @@ impl MockBinance {
             addr,
             control,
             paper,
+            usdm,
             market,
             clock: manual,
             inner,
@@ -543,7 +568,11 @@ impl Inner {
             headers: &parts.headers,
             body: &body,
         };
-        let answer = self.paper.handle(&view);
+        let answer = if path.starts_with("/fapi/") {
+            self.usdm.handle(&view)
+        } else {
+            self.paper.handle(&view)
+        };
         self.executed.fetch_add(1, Ordering::SeqCst);
         if let Some(f) = fault
             .as_ref()

@@ -1,33 +1,36 @@
-//! Reads Binance spot answers into venue-neutral reports.
+//! Reads Binance spot and USD-M futures answers into venue-neutral reports.
 //!
 //! Lenient in what it reads (a field it cannot read is skipped), because a
 //! misread answer only delays learning; it never forwards anything.
 
 use serde::Deserialize;
 
-use crate::model::{Balance, Fixed, OrderReport, OrderStatus, Side, Symbol};
-use crate::venue::{Action, Learned, Observation};
+use crate::model::{Balance, Contract, Fixed, OrderReport, OrderStatus, Side, Symbol};
+use crate::venue::{Action, Learned, Observation, PositionReport};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireOrder {
     symbol: String,
-    #[serde(default)]
+    /// `orderId`, or `algoId` for a futures conditional (algo) order.
+    #[serde(default, alias = "algoId")]
     order_id: Option<i64>,
-    #[serde(default)]
+    #[serde(default, alias = "clientAlgoId")]
     client_order_id: Option<String>,
     /// Cancel answers name the cancelled order's client id here.
     #[serde(default)]
     orig_client_order_id: Option<String>,
     #[serde(default)]
     side: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "algoStatus")]
     status: Option<String>,
-    #[serde(default)]
+    /// `origQty`, or `quantity` on an algo order.
+    #[serde(default, alias = "quantity")]
     orig_qty: Option<String>,
     #[serde(default)]
     executed_qty: Option<String>,
-    #[serde(default)]
+    /// Spot `cummulativeQuoteQty`, futures `cumQuote`.
+    #[serde(default, alias = "cumQuote")]
     cummulative_quote_qty: Option<String>,
     #[serde(default)]
     fills: Vec<WireFill>,
@@ -49,6 +52,67 @@ struct WireBalance {
 #[derive(Deserialize)]
 struct WireAccount {
     balances: Vec<WireBalance>,
+}
+
+/// `GET /fapi/v2|v3/account`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireFuturesAccount {
+    assets: Vec<WireFuturesAsset>,
+    #[serde(default)]
+    positions: Vec<WirePosition>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireFuturesAsset {
+    asset: String,
+    wallet_balance: String,
+}
+
+/// One entry of `positionRisk` or of the account's `positions`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePosition {
+    symbol: String,
+    position_amt: String,
+    #[serde(default)]
+    entry_price: Option<String>,
+}
+
+/// A signed decimal (`positionAmt` is negative for shorts).
+fn signed(s: &str) -> Option<Fixed> {
+    match s.strip_prefix('-') {
+        Some(abs) => Fixed::parse(abs).ok().map(|f| Fixed(-f.0)),
+        None => Fixed::parse(s).ok(),
+    }
+}
+
+/// Hedge mode lists a LONG and a SHORT entry per symbol: riskgate nets them.
+fn positions(list: Vec<WirePosition>) -> Vec<PositionReport> {
+    let mut out: Vec<PositionReport> = Vec::with_capacity(list.len());
+    for p in list {
+        let Some(qty) = signed(&p.position_amt) else {
+            continue;
+        };
+        let entry_price = p
+            .entry_price
+            .as_deref()
+            .and_then(|e| Fixed::parse(e).ok())
+            .filter(|e| e.is_positive());
+        match out.iter_mut().find(|o| o.symbol.as_str() == p.symbol) {
+            Some(o) => {
+                o.qty = o.qty.saturating_add(qty);
+                o.entry_price = o.entry_price.or(entry_price);
+            }
+            None => out.push(PositionReport {
+                symbol: Symbol::new(&p.symbol),
+                qty,
+                entry_price,
+            }),
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -74,14 +138,18 @@ fn fixed(s: &Option<String>) -> Option<Fixed> {
 fn status(s: Option<&str>) -> OrderStatus {
     match s {
         Some("FILLED") => OrderStatus::Filled,
-        Some("CANCELED" | "REJECTED" | "EXPIRED" | "EXPIRED_IN_MATCH") => OrderStatus::Closed,
+        // FINISHED: an algo order whose triggered order filled or was cancelled;
+        // the triggered order itself is a normal order riskgate learns apart.
+        Some("CANCELED" | "REJECTED" | "EXPIRED" | "EXPIRED_IN_MATCH" | "FINISHED") => {
+            OrderStatus::Closed
+        }
         // NEW, PARTIALLY_FILLED, PENDING_NEW, PENDING_CANCEL, or an ACK without status:
         // the order may still trade, so it counts as live.
         _ => OrderStatus::Open,
     }
 }
 
-fn report(o: WireOrder, is_cancel_answer: bool) -> OrderReport {
+fn report(o: WireOrder, is_cancel_answer: bool, contract: Contract) -> OrderReport {
     let executed_qty = fixed(&o.executed_qty)
         .or_else(|| {
             (!o.fills.is_empty()).then(|| {
@@ -131,18 +199,27 @@ fn report(o: WireOrder, is_cancel_answer: bool) -> OrderReport {
         orig_qty: fixed(&o.orig_qty),
         executed_qty,
         avg_price,
-        contract: crate::model::Contract::Spot,
+        contract,
     }
 }
 
-fn orders(body: &[u8], is_cancel_answer: bool) -> Vec<OrderReport> {
+fn orders(body: &[u8], is_cancel_answer: bool, contract: Contract) -> Vec<OrderReport> {
     one_or_many::<WireOrder>(body)
-        .map(|o| o.into_iter().map(|o| report(o, is_cancel_answer)).collect())
+        .map(|o| {
+            o.into_iter()
+                .map(|o| report(o, is_cancel_answer, contract))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-/// Reads the answer to a request classified as `action`.
+/// Reads a Binance spot answer to a request classified as `action`.
 pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
+    learn_contract(Contract::Spot, action, status, body)
+}
+
+/// Reads a Binance answer (spot or USD-M futures, by `contract`).
+pub fn learn_contract(contract: Contract, action: &Action, status: u16, body: &[u8]) -> Learned {
     let mut learned = Learned::default();
     if !(200..300).contains(&status) {
         // Binance answers a refused order with 4xx and `{"code":..,"msg":..}`;
@@ -153,7 +230,7 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
     match action {
         Action::NewOrder(o) if o.test_only => {}
         Action::NewOrder(_) | Action::Amend(_) | Action::Observe(Observation::OrderStatus) => {
-            learned.reports = orders(body, false)
+            learned.reports = orders(body, false, contract)
         }
         Action::NewOrders(_) => {
             // Binance futures `batchOrders`: one entry per order, in request
@@ -169,7 +246,7 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
                         } else {
                             serde_json::from_value::<WireOrder>(v)
                                 .ok()
-                                .map(|o| Some(report(o, false)))
+                                .map(|o| Some(report(o, false, contract)))
                         }
                     })
                     .collect::<Option<Vec<_>>>()
@@ -177,12 +254,38 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
             }
         }
         Action::Cancel { .. } | Action::CancelAll { .. } | Action::CancelBatch => {
-            learned.reports = orders(body, true)
+            learned.reports = orders(body, true, contract)
         }
         Action::Observe(Observation::OpenOrders { symbol }) => {
             if let Ok(list) = serde_json::from_slice::<Vec<WireOrder>>(body) {
-                learned.reports = list.into_iter().map(|o| report(o, false)).collect();
+                learned.reports = list
+                    .into_iter()
+                    .map(|o| report(o, false, contract))
+                    .collect();
                 learned.open_orders_complete = Some(symbol.clone());
+            }
+        }
+        Action::Observe(Observation::Account) if contract == Contract::Linear => {
+            if let Ok(acct) = serde_json::from_slice::<WireFuturesAccount>(body) {
+                // The wallet balance; unrealised P&L follows from the positions.
+                learned.balances = acct
+                    .assets
+                    .into_iter()
+                    .filter_map(|a| {
+                        Some(Balance {
+                            total: signed(&a.wallet_balance)?,
+                            asset: a.asset.into(),
+                        })
+                    })
+                    .collect();
+                learned.positions = positions(acct.positions);
+                learned.positions_complete = true;
+            }
+        }
+        Action::Observe(Observation::Positions { complete }) => {
+            if let Ok(list) = serde_json::from_slice::<Vec<WirePosition>>(body) {
+                learned.positions = positions(list);
+                learned.positions_complete = *complete;
             }
         }
         Action::Observe(Observation::Account) => {

@@ -4,6 +4,7 @@
 //! checked; a short list of harmless mutating endpoints passes; every other
 //! mutating request (unknown, non-canonical, withdrawal, transfer) is refused.
 
+pub mod futures;
 pub mod learn;
 pub mod order;
 pub mod params;
@@ -11,6 +12,7 @@ pub mod params;
 use bytes::Bytes;
 use http::Method;
 
+pub use futures::BinanceUsdm;
 pub use order::{parse_new_order, parse_order_ref, parse_symbol};
 pub use params::{ParamError, Params};
 
@@ -52,14 +54,14 @@ impl BinanceSpot {
     }
 }
 
-fn params_of<'a>(req: &RequestView<'a>) -> Result<Params<'a>, Rejection> {
+pub(crate) fn params_of<'a>(req: &RequestView<'a>) -> Result<Params<'a>, Rejection> {
     Params::parse(req.query, req.body)
         .map_err(|e| Rejection::new(RejectReason::MalformedRequest, e.to_string()))
 }
 
 /// A path Binance could only read one way: no dot segments, no empty segments,
 /// no percent-encoding, no fragments, printable ASCII.
-fn is_canonical_path(path: &str) -> bool {
+pub(crate) fn is_canonical_path(path: &str) -> bool {
     path.starts_with('/')
         && path
             .bytes()
@@ -149,19 +151,7 @@ impl Venue for BinanceSpot {
     }
 
     fn render_rejection(&self, rejection: &Rejection) -> SyntheticResponse {
-        let (status, code) = match rejection.reason {
-            RejectReason::RateLimit => (429, CODE_TOO_MANY_ORDERS),
-            RejectReason::BodyTooLarge => (413, CODE_ORDER_REJECTED),
-            RejectReason::Overloaded | RejectReason::ShuttingDown => (503, CODE_UNKNOWN),
-            RejectReason::UpstreamUnavailable => (503, CODE_UNKNOWN),
-            RejectReason::UpstreamStatusUnknown => (503, CODE_STATUS_UNKNOWN),
-            _ => (400, CODE_ORDER_REJECTED),
-        };
-        let body = serde_json::json!({ "code": code, "msg": rejection.to_string() });
-        SyntheticResponse {
-            status,
-            body: Bytes::from(body.to_string()),
-        }
+        render(rejection)
     }
 
     fn learn(&self, action: &Action, status: u16, body: &[u8]) -> Learned {
@@ -180,16 +170,38 @@ impl Venue for BinanceSpot {
     }
 
     fn parse_daily_closes(&self, body: &[u8]) -> Vec<f64> {
-        // [[openTime, "open", "high", "low", "close", "volume", closeTime, ...], ...]
-        serde_json::from_slice::<Vec<Vec<serde_json::Value>>>(body)
-            .map(|bars| {
-                bars.iter()
-                    .filter_map(|b| b.get(4)?.as_str()?.parse::<f64>().ok())
-                    .filter(|c| c.is_finite() && *c > 0.0)
-                    .collect()
-            })
-            .unwrap_or_default()
+        parse_klines_closes(body)
     }
+}
+
+/// riskgate's refusal in Binance's shape (spot and USD-M alike).
+pub(crate) fn render(rejection: &Rejection) -> SyntheticResponse {
+    let (status, code) = match rejection.reason {
+        RejectReason::RateLimit => (429, CODE_TOO_MANY_ORDERS),
+        RejectReason::BodyTooLarge => (413, CODE_ORDER_REJECTED),
+        RejectReason::Overloaded | RejectReason::ShuttingDown => (503, CODE_UNKNOWN),
+        RejectReason::UpstreamUnavailable => (503, CODE_UNKNOWN),
+        RejectReason::UpstreamStatusUnknown => (503, CODE_STATUS_UNKNOWN),
+        _ => (400, CODE_ORDER_REJECTED),
+    };
+    let body = serde_json::json!({ "code": code, "msg": rejection.to_string() });
+    SyntheticResponse {
+        status,
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+/// Daily closes from a klines answer.
+pub(crate) fn parse_klines_closes(body: &[u8]) -> Vec<f64> {
+    // [[openTime, "open", "high", "low", "close", "volume", closeTime, ...], ...]
+    serde_json::from_slice::<Vec<Vec<serde_json::Value>>>(body)
+        .map(|bars| {
+            bars.iter()
+                .filter_map(|b| b.get(4)?.as_str()?.parse::<f64>().ok())
+                .filter(|c| c.is_finite() && *c > 0.0)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

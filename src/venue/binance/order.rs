@@ -34,7 +34,7 @@ const KNOWN_ORDER_PARAMS: &[&str] = &[
 const MAX_CLIENT_ORDER_ID_LEN: usize = 36;
 const MAX_SYMBOL_LEN: usize = 20;
 
-fn malformed(msg: impl Into<String>) -> Rejection {
+pub(crate) fn malformed(msg: impl Into<String>) -> Rejection {
     Rejection::new(RejectReason::MalformedRequest, msg)
 }
 
@@ -54,7 +54,7 @@ pub fn parse_symbol(params: &Params) -> Result<Symbol, Rejection> {
     Ok(Symbol::new(s))
 }
 
-fn decimal(params: &Params, name: &str) -> Result<Option<Fixed>, Rejection> {
+pub(crate) fn decimal(params: &Params, name: &str) -> Result<Option<Fixed>, Rejection> {
     match params.get(name) {
         None => Ok(None),
         Some(v) => match Fixed::parse(v) {
@@ -65,10 +65,57 @@ fn decimal(params: &Params, name: &str) -> Result<Option<Fixed>, Rejection> {
     }
 }
 
-fn truncate(s: &str) -> &str {
+pub(crate) fn truncate(s: &str) -> &str {
     match s.char_indices().nth(24) {
         Some((i, _)) => &s[..i],
         None => s,
+    }
+}
+
+/// Reads `side`: BUY or SELL.
+pub(crate) fn parse_side(params: &Params) -> Result<Side, Rejection> {
+    match params.get("side") {
+        Some("BUY") => Ok(Side::Buy),
+        Some("SELL") => Ok(Side::Sell),
+        Some(other) => Err(malformed(format!("invalid side '{}'", truncate(other)))),
+        None => Err(malformed("missing parameter 'side'")),
+    }
+}
+
+/// Reads `timeInForce`: GTC, IOC, FOK, or one of `extra` (read as GTC: the
+/// order may rest, which is the worst case for exposure).
+pub(crate) fn parse_time_in_force(
+    params: &Params,
+    extra: &[&str],
+) -> Result<Option<TimeInForce>, Rejection> {
+    match params.get("timeInForce") {
+        None => Ok(None),
+        Some("GTC") => Ok(Some(TimeInForce::Gtc)),
+        Some("IOC") => Ok(Some(TimeInForce::Ioc)),
+        Some("FOK") => Ok(Some(TimeInForce::Fok)),
+        Some(t) if extra.contains(&t) => Ok(Some(TimeInForce::Gtc)),
+        Some(other) => Err(malformed(format!(
+            "invalid timeInForce '{}'",
+            truncate(other)
+        ))),
+    }
+}
+
+/// Reads a client order id parameter (`newClientOrderId`, `clientAlgoId`).
+pub(crate) fn parse_client_id(params: &Params, name: &str) -> Result<Option<Box<str>>, Rejection> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(id) => {
+            if id.is_empty()
+                || id.len() > MAX_CLIENT_ORDER_ID_LEN
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
+            {
+                return Err(malformed(format!("invalid '{name}'")));
+            }
+            Ok(Some(Box::from(id)))
+        }
     }
 }
 
@@ -78,12 +125,7 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
         return Err(malformed(format!("unknown parameter '{}'", truncate(name))));
     }
     let symbol = parse_symbol(params)?;
-    let side = match params.get("side") {
-        Some("BUY") => Side::Buy,
-        Some("SELL") => Side::Sell,
-        Some(other) => return Err(malformed(format!("invalid side '{}'", truncate(other)))),
-        None => return Err(malformed("missing parameter 'side'")),
-    };
+    let side = parse_side(params)?;
     let kind = match params.get("type") {
         Some("MARKET") => OrderKind::Market,
         Some("LIMIT") => OrderKind::Limit,
@@ -100,18 +142,7 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
         }
         None => return Err(malformed("missing parameter 'type'")),
     };
-    let time_in_force = match params.get("timeInForce") {
-        None => None,
-        Some("GTC") => Some(TimeInForce::Gtc),
-        Some("IOC") => Some(TimeInForce::Ioc),
-        Some("FOK") => Some(TimeInForce::Fok),
-        Some(other) => {
-            return Err(malformed(format!(
-                "invalid timeInForce '{}'",
-                truncate(other)
-            )))
-        }
-    };
+    let time_in_force = parse_time_in_force(params, &[])?;
     let qty = decimal(params, "quantity")?;
     let quote_qty = decimal(params, "quoteOrderQty")?;
     let price = decimal(params, "price")?;
@@ -123,20 +154,7 @@ pub fn parse_new_order(params: &Params, test_only: bool) -> Result<NewOrder, Rej
             return Err(malformed("invalid 'trailingDelta'"));
         }
     }
-    let client_order_id = match params.get("newClientOrderId") {
-        None => None,
-        Some(id) => {
-            if id.is_empty()
-                || id.len() > MAX_CLIENT_ORDER_ID_LEN
-                || !id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
-            {
-                return Err(malformed("invalid 'newClientOrderId'"));
-            }
-            Some(Box::from(id))
-        }
-    };
+    let client_order_id = parse_client_id(params, "newClientOrderId")?;
 
     match kind {
         OrderKind::Market => {

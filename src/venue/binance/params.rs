@@ -62,6 +62,27 @@ impl<'a> Params<'a> {
         Ok(params)
     }
 
+    /// Parameters that did not come from a query or form (a `batchOrders`
+    /// JSON object), in the order given; duplicates refused as in `parse`.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Params<'static>, ParamError> {
+        let mut params = Params {
+            pairs: Vec::with_capacity(pairs.len()),
+        };
+        for (k, v) in pairs {
+            if k.is_empty() {
+                return Err(ParamError::EmptyName);
+            }
+            if params.pairs.iter().any(|(existing, _)| *existing == k) {
+                return Err(ParamError::Duplicate(k));
+            }
+            if params.pairs.len() == MAX_PARAMS {
+                return Err(ParamError::TooMany);
+            }
+            params.pairs.push((Cow::Owned(k), Cow::Owned(v)));
+        }
+        Ok(params)
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()

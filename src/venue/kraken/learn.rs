@@ -281,6 +281,7 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
         | Action::CancelAll { .. }
         | Action::CancelBatch
         | Action::Amend(_)
+        | Action::Observe(Observation::Positions { .. })
         | Action::Pass => {}
     }
     learned

@@ -91,26 +91,17 @@ struct WirePosition {
     avg_px: String,
 }
 
-/// Positions answers and balance answers are both account data; a positions
-/// entry has a `pos`, a balance entry `details`. An empty `data` could be
-/// either, so it teaches nothing (a flat book is learned from the fills that
-/// closed it, or from the next non-empty listing).
-fn is_positions_answer(body: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Probe {
-        #[serde(default)]
-        data: Vec<serde_json::Map<String, serde_json::Value>>,
-    }
-    serde_json::from_slice::<Probe>(body)
-        .map(|p| p.data.first().is_some_and(|d| d.contains_key("pos")))
-        .unwrap_or(false)
-}
-
 /// Signed base quantities per swap (hedge-mode long and short legs summed).
-/// A complete listing only if every entry could be read: an unreadable one
-/// (unknown contract value) must not wipe a position riskgate holds.
-fn read_positions(data: Vec<WirePosition>, contracts: &ContractValues, learned: &mut Learned) {
-    let mut complete = true;
+/// A listing asked as complete stays complete only if every entry could be
+/// read: an unreadable one (unknown contract value) must not wipe a position
+/// riskgate holds.
+fn read_positions(
+    data: Vec<WirePosition>,
+    asked_complete: bool,
+    contracts: &ContractValues,
+    learned: &mut Learned,
+) {
+    let mut complete = asked_complete;
     for p in data {
         let Ok(inst @ InstId::Swap { .. }) = InstId::parse(&p.inst_id) else {
             // Margin positions on spot instruments are balances, not swaps.
@@ -356,10 +347,10 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                 learned.open_orders_complete = Some(symbol.clone());
             }
         }
-        Action::Observe(Observation::Account) if is_positions_answer(body) => {
+        Action::Observe(Observation::Positions { complete }) => {
             if let Ok(e) = serde_json::from_slice::<Envelope<WirePosition>>(body) {
                 if ok_code(&e) {
-                    read_positions(e.data, contracts, &mut learned);
+                    read_positions(e.data, *complete, contracts, &mut learned);
                 }
             }
         }
@@ -542,7 +533,7 @@ mod tests {
           {"instType":"SWAP","instId":"BTC-USDT-SWAP","pos":"-3","posSide":"net","avgPx":"60000","mgnMode":"cross"},
           {"instType":"SWAP","instId":"ETH-USDT-SWAP","pos":"5","posSide":"long","avgPx":"3000"}
         ]}"#;
-        let action = Action::Observe(Observation::Account);
+        let action = Action::Observe(Observation::Positions { complete: true });
         let l = learn(&action, 200, body, &cv);
         assert_eq!(l.positions.len(), 1);
         assert_eq!(l.positions[0].symbol.as_str(), "BTC-USDT-SWAP");
@@ -555,10 +546,12 @@ mod tests {
         let l = learn(&action, 200, body, &cv);
         assert!(l.positions_complete);
         assert_eq!(l.positions[1].qty, f("0.5"));
-        // An empty listing is ambiguous (a balance answer has the same
-        // envelope): nothing is learned from it.
+        // No positions at all: everything flat.
         let l = learn(&action, 200, br#"{"code":"0","msg":"","data":[]}"#, &cv);
-        assert!(!l.positions_complete && l.positions.is_empty() && l.balances.is_empty());
+        assert!(l.positions_complete && l.positions.is_empty());
+        // One instrument's listing is never complete.
+        let one = Action::Observe(Observation::Positions { complete: false });
+        assert!(!learn(&one, 200, body, &cv).positions_complete);
     }
 
     #[test]

@@ -258,11 +258,13 @@ impl Venue for OkxV5 {
                 }
             }
             (&Method::GET, "/api/v5/account/balance") => Action::Observe(Observation::Account),
-            // All derivative positions (no instId filter; instType absent or
-            // SWAP, the only derivatives riskgate takes): a complete listing,
-            // read as account data. Filtered listings only pass.
-            (&Method::GET, "/api/v5/account/positions") if positions_listing_complete(req.query) => {
-                Action::Observe(Observation::Account)
+            // Derivative positions: a complete listing when not filtered to
+            // one instrument (instType absent or SWAP, the only derivatives
+            // riskgate takes).
+            (&Method::GET, "/api/v5/account/positions") => {
+                Action::Observe(Observation::Positions {
+                    complete: positions_listing_complete(req.query),
+                })
             }
             (&Method::GET, "/api/v5/market/tickers" | "/api/v5/market/ticker") => {
                 Action::Observe(Observation::Ticker)
@@ -486,11 +488,11 @@ mod tests {
         assert_eq!(get("/api/v5/asset/currencies", None), Action::Pass);
         assert_eq!(
             get("/api/v5/account/positions", Some("instType=SWAP")),
-            Action::Observe(Observation::Account)
+            Action::Observe(Observation::Positions { complete: true })
         );
         assert_eq!(
             get("/api/v5/account/positions", Some("instId=BTC-USDT-SWAP")),
-            Action::Pass
+            Action::Observe(Observation::Positions { complete: false })
         );
         assert_eq!(get("/api/v5/trade/fills", None), Action::Pass);
     }
