@@ -76,8 +76,11 @@ fn accepted_order_reaches_the_exchange_byte_for_byte_with_a_valid_signature() {
         "{}",
         r.body_text()
     );
-    // A short: the position is signed.
+    // A short: the position is signed, per venue and instrument.
     assert_eq!(btc_position(&gw).as_deref(), Some("-0.01"));
+    let d = gw.status()["accounts"][0]["derivatives"].clone();
+    assert_eq!(d[0]["symbol"], "BTCUSDT", "{d}");
+    assert_eq!(d[0]["qty"], "-0.01", "{d}");
 }
 
 #[test]
@@ -248,4 +251,59 @@ fn paper_mode_answers_futures_endpoints() {
     let pr = gw.send(&SignedRequest::new("GET", "/fapi/v2/positionRisk").build());
     assert_eq!(pr.json()[0]["positionAmt"], "-0.05", "{}", pr.body_text());
     assert_eq!(btc_position(&gw).as_deref(), Some("-0.05"));
+}
+
+#[test]
+fn an_amend_is_checked_as_the_new_order_and_replaces_the_old_once_answered() {
+    let mock = MockBinance::start();
+    let gw = usdm_live(&mock, &Rules::open().btc("max_position_qty", "0.5").build());
+    let px = mock.market.read().price("BTCUSDT").expect("price").to_f64();
+    let low = format!("{:.2}", px * 0.7);
+    let resp = gw.send(&fapi_order(&[
+        ("symbol", "BTCUSDT"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", "0.3"),
+        ("price", &low),
+        ("newClientOrderId", "am-1"),
+    ]));
+    assert_eq!(resp.json()["status"], "NEW", "{}", resp.body_text());
+    let amend = |qty: &str| {
+        SignedRequest::new("PUT", "/fapi/v1/order")
+            .in_body()
+            .param("symbol", "BTCUSDT")
+            .param("origClientOrderId", "am-1")
+            .param("side", "BUY")
+            .param("quantity", qty)
+            .param("price", &low)
+            .build()
+    };
+    // Old 0.3 and new 0.15 both count until the answer: 0.45 fits under 0.5.
+    let resp = gw.send(&amend("0.15"));
+    assert_eq!(
+        resp.header("x-riskgate-decision"),
+        Some("accept"),
+        "{}",
+        resp.body_text()
+    );
+    assert_eq!(resp.json()["origQty"], "0.15");
+    // The answer replaced the old order: one open order of 0.15 remains.
+    let open = gw.status()["accounts"][0]["open_orders"].clone();
+    assert_eq!(open.as_array().map(|a| a.len()), Some(1), "{open}");
+    // 0.15 now + 0.4 amended = 0.55 > 0.5: refused, never forwarded.
+    let before = mock.requests_to("/fapi/v1/order").len();
+    let resp = gw.send(&amend("0.4"));
+    assert_refused(&resp, "max_position_qty");
+    assert_eq!(mock.requests_to("/fapi/v1/order").len(), before);
+    // The amended order is still found by its client id: its cancel settles it.
+    let resp = gw.send(
+        &SignedRequest::new("DELETE", "/fapi/v1/order")
+            .param("symbol", "BTCUSDT")
+            .param("origClientOrderId", "am-1")
+            .build(),
+    );
+    assert_eq!(resp.json()["status"], "CANCELED", "{}", resp.body_text());
+    let open = gw.status()["accounts"][0]["open_orders"].clone();
+    assert_eq!(open.as_array().map(|a| a.len()), Some(0), "{open}");
 }

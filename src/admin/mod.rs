@@ -275,6 +275,12 @@ fn account_view(
         "capital_usd": capital,
         "equity_usd": equity_known.then_some(equity_usd),
         "positions": positions,
+        // Signed derivative positions per venue and instrument (also summed
+        // into `positions` by base asset).
+        "derivatives": book.positions.iter().map(|p| json!({
+            "venue": p.venue, "symbol": p.symbol.as_str(), "qty": p.qty.to_string(),
+            "entry_price": p.entry_price.to_string(),
+        })).collect::<Vec<_>>(),
         "open_orders": open,
         "open_order_count": book.open_orders.len(),
         "unknown_outcome_orders": unknown,

@@ -35,16 +35,32 @@ struct Resting {
 #[derive(Default)]
 struct Account {
     wallet_usdt: f64,
-    /// Symbol → (signed qty, entry price).
-    positions: HashMap<String, (f64, f64)>,
+    positions: Positions,
     open: Vec<Resting>,
 }
 
-impl Account {
-    /// Books a fill: the position moves; realised P&L goes to the wallet.
-    fn fill(&mut self, symbol: &str, side: Side, qty: f64, price: f64) {
+/// Linear-contract positions of one paper account (shared with paper Bybit).
+#[derive(Default)]
+pub(crate) struct Positions {
+    /// Symbol → (signed qty, entry price).
+    pub(crate) map: HashMap<String, (f64, f64)>,
+    /// Realised P&L, quote currency.
+    pub(crate) realised: f64,
+}
+
+impl Positions {
+    pub(crate) fn get(&self, symbol: &str) -> Option<&(f64, f64)> {
+        self.map.get(symbol)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &(f64, f64))> {
+        self.map.iter()
+    }
+
+    /// Books a fill: the position moves; realised P&L accumulates.
+    pub(crate) fn fill(&mut self, symbol: &str, side: Side, qty: f64, price: f64) {
         let signed = qty * side.sign() as f64;
-        let (q, entry) = self.positions.get(symbol).copied().unwrap_or((0.0, 0.0));
+        let (q, entry) = self.map.get(symbol).copied().unwrap_or((0.0, 0.0));
         let after = q + signed;
         let new_entry = if q == 0.0 || (q > 0.0) != (after > 0.0) {
             price
@@ -59,12 +75,11 @@ impl Account {
         } else {
             0.0
         };
-        self.wallet_usdt += closed * (price - entry) * q.signum();
+        self.realised += closed * (price - entry) * q.signum();
         if after.abs() < 1e-12 {
-            self.positions.remove(symbol);
+            self.map.remove(symbol);
         } else {
-            self.positions
-                .insert(symbol.to_string(), (after, new_entry));
+            self.map.insert(symbol.to_string(), (after, new_entry));
         }
     }
 }
@@ -194,7 +209,8 @@ impl PaperBinanceUsdm {
                     let r = acct.open.remove(i);
                     let qty = r.order.qty.map(|q| q.to_f64()).unwrap_or(0.0);
                     let limit = r.order.price.map(|p| p.to_f64()).unwrap_or(0.0);
-                    acct.fill(r.order.symbol.as_str(), r.order.side, qty, limit);
+                    acct.positions
+                        .fill(r.order.symbol.as_str(), r.order.side, qty, limit);
                 } else {
                     i += 1;
                 }
@@ -254,7 +270,7 @@ impl PaperBinanceUsdm {
             _ => false,
         };
         if marketable {
-            acct.fill(o.symbol.as_str(), o.side, qty, px);
+            acct.positions.fill(o.symbol.as_str(), o.side, qty, px);
             return Ok(order_json(id, &cid, &o, "FILLED", qty, px, now_ms));
         }
         if acct.open.len() >= MAX_RESTING_ORDERS {
@@ -395,6 +411,43 @@ impl PaperBinanceUsdm {
                         &o.client_order_id,
                         &o.order,
                         "CANCELED",
+                        0.0,
+                        0.0,
+                        now_ms,
+                    ),
+                )
+            }
+            ("PUT", "/fapi/v1/order") => {
+                // Modify a resting limit order: new quantity and price, same ids.
+                let (Ok(r), Ok(Some(qty)), Ok(Some(price))) = (
+                    parse_order_ref(&params),
+                    crate::venue::binance::order::decimal(&params, "quantity"),
+                    crate::venue::binance::order::decimal(&params, "price"),
+                ) else {
+                    return error(
+                        400,
+                        -1102,
+                        "Mandatory parameter 'quantity' or 'price' was not sent.",
+                    );
+                };
+                let mut st = self.state.lock();
+                let Some(acct) = st.0.get_mut(key) else {
+                    return error(400, -2013, "Order does not exist.");
+                };
+                let Some(i) = Self::find(acct, &r) else {
+                    return error(400, -2013, "Order does not exist.");
+                };
+                let o = &mut acct.open[i];
+                o.order.qty = Some(qty);
+                o.order.price = Some(price);
+                o.time_ms = now_ms;
+                answer(
+                    200,
+                    order_json(
+                        o.order_id,
+                        &o.client_order_id,
+                        &o.order,
+                        "NEW",
                         0.0,
                         0.0,
                         now_ms,

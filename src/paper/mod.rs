@@ -10,6 +10,7 @@
 pub mod binance;
 pub mod binance_usdm;
 pub mod book;
+pub mod bybit;
 pub mod kraken;
 pub mod okx;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use binance::PaperBinance;
 pub use binance_usdm::PaperBinanceUsdm;
+pub use bybit::PaperBybit;
 pub use kraken::PaperKraken;
 pub use okx::PaperOkx;
 
@@ -62,6 +64,12 @@ pub fn venue_with_limits(
     max_accounts: usize,
 ) -> Option<Arc<dyn InProcessVenue>> {
     match kind {
+        VenueKind::BybitV5 => Some(Arc::new(PaperBybit::new(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
         VenueKind::BinanceUsdm => Some(Arc::new(PaperBinanceUsdm::new(
             market,
             clock,

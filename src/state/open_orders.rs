@@ -78,12 +78,20 @@ impl OpenOrders {
         }
     }
 
+    /// Drops the order's index entries, unless they now name another order
+    /// (an amend's new reservation takes over the ids of the order it replaces).
     fn unindex(&mut self, o: &OpenOrder) {
         if let Some(id) = o.exchange_order_id {
-            self.by_exchange_id.remove(&(o.symbol.clone(), id));
+            let k = (o.symbol.clone(), id);
+            if self.by_exchange_id.get(&k) == Some(&o.reservation) {
+                self.by_exchange_id.remove(&k);
+            }
         }
         if let Some(cid) = &o.client_order_id {
-            self.by_client_id.remove(&(o.symbol.clone(), cid.clone()));
+            let k = (o.symbol.clone(), cid.clone());
+            if self.by_client_id.get(&k) == Some(&o.reservation) {
+                self.by_client_id.remove(&k);
+            }
         }
     }
 

@@ -29,7 +29,10 @@ struct Fx {
 }
 
 fn engine(rules: &str, known: Vec<KnownAccount>) -> Fx {
-    let dir = tempfile::tempdir().unwrap();
+    engine_in(tempfile::tempdir().unwrap(), rules, known)
+}
+
+fn engine_in(dir: tempfile::TempDir, rules: &str, known: Vec<KnownAccount>) -> Fx {
     let rules = crate::rules::file::build(
         &[(PathBuf::from("rules/r.toml"), rules.to_string())],
         &known
@@ -370,4 +373,58 @@ fn several_keys_share_one_account() {
     assert_eq!(&*b.label, "main");
     let c = f.engine.account_for_key(b"other").unwrap();
     assert!(!Arc::ptr_eq(&a, &c));
+}
+
+#[test]
+fn derivative_positions_and_venue_balances_survive_a_restart() {
+    let f = engine(OPEN, vec![]);
+    let a = f.engine.account_for_key(b"k").unwrap();
+    let o = order("BTCUSDT", Side::Sell, "0.3", Contract::Linear, "r1");
+    let s = f.engine.submit(&a, &f.usdm, &o).unwrap();
+    f.engine.learn(
+        &f.usdm,
+        Some(&a),
+        &Action::NewOrder(o),
+        s.reservation,
+        &Learned {
+            reports: vec![filled("BTCUSDT", "r1", "0.3", "60000")],
+            ..Default::default()
+        },
+        T0,
+    );
+    f.engine.learn(
+        &f.bybit,
+        Some(&a),
+        &Action::Observe(crate::venue::Observation::Account),
+        None,
+        &Learned {
+            balances: vec![crate::model::Balance {
+                asset: "ETH".into(),
+                total: fx("2"),
+            }],
+            ..Default::default()
+        },
+        T0,
+    );
+    let id = a.id;
+    drop(a);
+    let Fx { engine, _dir, .. } = f;
+    drop(engine);
+    // Replays the journal written above (then compacts it into a snapshot).
+    let f = engine_in(_dir, OPEN, vec![]);
+    let a = f.engine.account(id).unwrap();
+    let book = a.book.lock();
+    assert_eq!(
+        book.derivative_position("binance-usdm", &Symbol::new("BTCUSDT")),
+        fx("-0.3")
+    );
+    assert_eq!(book.position("ETH"), fx("2"));
+    assert_eq!(book.position("BTC"), fx("-0.3"));
+    drop(book);
+    // And once more from the compacted snapshot.
+    let Fx { engine, _dir, .. } = f;
+    drop(engine);
+    let f = engine_in(_dir, OPEN, vec![]);
+    let a = f.engine.account(id).unwrap();
+    assert_eq!(a.book.lock().position("BTC"), fx("-0.3"));
 }

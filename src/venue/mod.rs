@@ -7,6 +7,7 @@
 //! decide, state remembers. Nothing outside `venue/` knows a wire format.
 
 pub mod binance;
+pub mod bybit;
 pub mod canonical;
 pub mod kraken;
 pub mod okx;
@@ -23,6 +24,7 @@ use crate::rules::Rejection;
 pub enum VenueKind {
     BinanceSpot,
     BinanceUsdm,
+    BybitV5,
     OkxV5,
     Kraken,
 }
@@ -32,6 +34,7 @@ impl VenueKind {
         match self {
             VenueKind::BinanceSpot => "binance-spot",
             VenueKind::BinanceUsdm => "binance-usdm",
+            VenueKind::BybitV5 => "bybit-v5",
             VenueKind::OkxV5 => "okx-v5",
             VenueKind::Kraken => "kraken",
         }
@@ -43,6 +46,7 @@ impl VenueKind {
     pub fn exchange(self) -> &'static str {
         match self {
             VenueKind::BinanceSpot | VenueKind::BinanceUsdm => "binance",
+            VenueKind::BybitV5 => "bybit",
             VenueKind::OkxV5 => "okx",
             VenueKind::Kraken => "kraken",
         }
@@ -208,6 +212,8 @@ pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn V
         VenueKind::BinanceSpot => std::sync::Arc::new(binance::BinanceSpot::new(allow_withdrawals)),
         // USD-M has no withdrawal endpoints (they live on the spot host).
         VenueKind::BinanceUsdm => std::sync::Arc::new(binance::BinanceUsdm),
+        // Bybit withdrawals are not order endpoints: refused like any unknown mutation.
+        VenueKind::BybitV5 => std::sync::Arc::new(bybit::BybitV5),
         VenueKind::OkxV5 => std::sync::Arc::new(okx::OkxV5::new(allow_withdrawals)),
         VenueKind::Kraken => std::sync::Arc::new(kraken::Kraken::new(allow_withdrawals)),
     }

@@ -7,6 +7,7 @@
 
 pub mod gateway;
 pub mod mock_binance;
+pub mod mock_bybit;
 pub mod mock_http;
 pub mod mock_kraken;
 pub mod mock_okx;
@@ -14,6 +15,7 @@ pub mod process;
 
 pub use gateway::*;
 pub use mock_binance::*;
+pub use mock_bybit::*;
 pub use process::*;
 pub mod orders;
 pub mod venue_gateway;

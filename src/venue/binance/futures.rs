@@ -297,7 +297,7 @@ fn parse_amend(params: &Params) -> Result<NewOrder, Rejection> {
 /// One `batchOrders` entry as key/value pairs in the order given, keeping
 /// duplicates (so they can be refused) and reading numbers and booleans as
 /// their JSON text.
-struct Pairs(Vec<(String, String)>);
+pub(crate) struct Pairs(pub(crate) Vec<(String, String)>);
 
 impl<'de> serde::Deserialize<'de> for Pairs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
