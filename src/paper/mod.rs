@@ -1,8 +1,9 @@
 //! The built-in paper exchange: answers a venue's API in its own format from
 //! paper accounts filled against the simulated market.
 //!
-//! Owns `paper::book` (accounts, orders, matching) and `paper::binance` (the
-//! Binance spot wire format). Reads prices from `market::sim`; knows nothing of
+//! Owns `paper::book` (accounts, orders, matching), `paper::binance` (the
+//! Binance spot wire format), `paper::okx` (OKX v5 spot) and `paper::kraken`
+//! (Kraken spot, the simulated symbols as USDT pairs). Reads prices from `market::sim`; knows nothing of
 //! rules or state: riskgate checks and learns from paper answers exactly as it
 //! does from the real exchange's.
 
@@ -10,12 +11,16 @@ pub mod binance;
 pub mod binance_usdm;
 pub mod book;
 pub mod bybit;
+pub mod kraken;
+pub mod okx;
 
 use std::sync::Arc;
 
 pub use binance::PaperBinance;
 pub use binance_usdm::PaperBinanceUsdm;
 pub use bybit::PaperBybit;
+pub use kraken::PaperKraken;
+pub use okx::PaperOkx;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -72,6 +77,18 @@ pub fn venue_with_limits(
             max_accounts,
         ))),
         VenueKind::BinanceSpot => Some(Arc::new(PaperBinance::with_max_accounts(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
+        VenueKind::OkxV5 => Some(Arc::new(PaperOkx::with_max_accounts(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
+        VenueKind::Kraken => Some(Arc::new(PaperKraken::with_max_accounts(
             market,
             clock,
             starting_balances,

@@ -8,6 +8,9 @@
 
 pub mod binance;
 pub mod bybit;
+pub mod canonical;
+pub mod kraken;
+pub mod okx;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -22,6 +25,8 @@ pub enum VenueKind {
     BinanceSpot,
     BinanceUsdm,
     BybitV5,
+    OkxV5,
+    Kraken,
 }
 
 impl VenueKind {
@@ -30,6 +35,8 @@ impl VenueKind {
             VenueKind::BinanceSpot => "binance-spot",
             VenueKind::BinanceUsdm => "binance-usdm",
             VenueKind::BybitV5 => "bybit-v5",
+            VenueKind::OkxV5 => "okx-v5",
+            VenueKind::Kraken => "kraken",
         }
     }
 
@@ -40,6 +47,8 @@ impl VenueKind {
         match self {
             VenueKind::BinanceSpot | VenueKind::BinanceUsdm => "binance",
             VenueKind::BybitV5 => "bybit",
+            VenueKind::OkxV5 => "okx",
+            VenueKind::Kraken => "kraken",
         }
     }
 }
@@ -205,5 +214,7 @@ pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn V
         VenueKind::BinanceUsdm => std::sync::Arc::new(binance::BinanceUsdm),
         // Bybit withdrawals are not order endpoints: refused like any unknown mutation.
         VenueKind::BybitV5 => std::sync::Arc::new(bybit::BybitV5),
+        VenueKind::OkxV5 => std::sync::Arc::new(okx::OkxV5::new(allow_withdrawals)),
+        VenueKind::Kraken => std::sync::Arc::new(kraken::Kraken::new(allow_withdrawals)),
     }
 }

@@ -8,6 +8,9 @@
 pub mod gateway;
 pub mod mock_binance;
 pub mod mock_bybit;
+pub mod mock_http;
+pub mod mock_kraken;
+pub mod mock_okx;
 pub mod process;
 
 pub use gateway::*;
@@ -15,4 +18,5 @@ pub use mock_binance::*;
 pub use mock_bybit::*;
 pub use process::*;
 pub mod orders;
+pub mod venue_gateway;
 pub use orders::*;
