@@ -1,4 +1,4 @@
-//! Path hygiene shared by the JSON- and form-body venues (OKX, Kraken).
+//! Path hygiene shared by every venue.
 //!
 //! Owns only the "could an exchange read this path another way?" test. It must
 //! not know any endpoint: each venue module decides what a path means.

@@ -64,6 +64,22 @@ pub struct RequestView<'a> {
     pub body: &'a [u8],
 }
 
+impl<'a> RequestView<'a> {
+    /// The API key from the venue's key header, when present and not empty.
+    pub fn api_key(&self, header: &str) -> Option<&'a [u8]> {
+        let headers: &'a HeaderMap = self.headers;
+        headers
+            .get(header)
+            .map(|v| v.as_bytes())
+            .filter(|k| !k.is_empty())
+    }
+
+    /// GET and HEAD: reads, which change nothing at the exchange.
+    pub fn is_read(&self) -> bool {
+        *self.method == Method::GET || *self.method == Method::HEAD
+    }
+}
+
 /// What a request is, as far as risk is concerned.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {

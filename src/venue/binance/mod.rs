@@ -59,17 +59,7 @@ pub(crate) fn params_of<'a>(req: &RequestView<'a>) -> Result<Params<'a>, Rejecti
         .map_err(|e| Rejection::new(RejectReason::MalformedRequest, e.to_string()))
 }
 
-/// A path Binance could only read one way: no dot segments, no empty segments,
-/// no percent-encoding, no fragments, printable ASCII.
-pub(crate) fn is_canonical_path(path: &str) -> bool {
-    path.starts_with('/')
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'%' && b != b'#' && b != b'\\')
-        && !path[1..]
-            .split('/')
-            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-}
+pub(crate) use super::canonical::is_canonical_path;
 
 impl Venue for BinanceSpot {
     fn kind(&self) -> VenueKind {
@@ -77,12 +67,8 @@ impl Venue for BinanceSpot {
     }
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
-        let api_key = req
-            .headers
-            .get(API_KEY_HEADER)
-            .map(|v| v.as_bytes())
-            .filter(|k| !k.is_empty());
-        let reading = req.method == Method::GET || req.method == Method::HEAD;
+        let api_key = req.api_key(API_KEY_HEADER);
+        let reading = req.is_read();
         if !reading && !is_canonical_path(req.path) {
             return Err(Rejection::new(
                 RejectReason::EndpointNotAllowed,

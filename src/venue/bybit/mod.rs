@@ -332,12 +332,8 @@ impl Venue for BybitV5 {
     }
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
-        let api_key = req
-            .headers
-            .get(API_KEY_HEADER)
-            .map(|v| v.as_bytes())
-            .filter(|k| !k.is_empty());
-        let reading = req.method == Method::GET || req.method == Method::HEAD;
+        let api_key = req.api_key(API_KEY_HEADER);
+        let reading = req.is_read();
         if !reading && !is_canonical_path(req.path) {
             return Err(Rejection::new(
                 RejectReason::EndpointNotAllowed,
