@@ -185,6 +185,7 @@ pub fn start(
                 addr,
                 paper: paper_venue,
                 upstream,
+                origin: v.upstream.clone(),
             },
             first,
         ));
@@ -208,11 +209,35 @@ pub fn start(
             slot.push((vl.clone(), l));
         }
     }
+    // ccxt's proxy-URL mode: one more listener per worker, routed by target host.
+    let mut proxy_url_per_worker: Vec<Option<std::net::TcpListener>> =
+        (0..config.workers).map(|_| None).collect();
+    if let Some(listen) = config.proxy_url_listen {
+        let bind_err = |source| StartError::Bind {
+            addr: listen,
+            source,
+        };
+        let first = proxy::bind_reuseport(listen).map_err(bind_err)?;
+        let addr = first.local_addr().map_err(bind_err)?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "proxy-URL listener on a non-loopback address: anyone who can reach it can send orders through riskgate");
+        }
+        for (i, slot) in proxy_url_per_worker.iter_mut().enumerate() {
+            *slot = Some(if i == 0 {
+                first.try_clone().map_err(bind_err)?
+            } else {
+                proxy::bind_reuseport(addr).map_err(bind_err)?
+            });
+        }
+        venue_addrs.push((proxy::proxy_url::LISTENER_NAME.to_string(), addr));
+    }
     let mut workers = Vec::new();
-    for (i, listeners) in per_worker.into_iter().enumerate() {
+    for (i, (listeners, proxy_url_listener)) in
+        per_worker.into_iter().zip(proxy_url_per_worker).enumerate()
+    {
         let shared = shared.clone();
         let handle = spawn_runtime_thread(format!("riskgate-worker-{i}"), move || {
-            proxy::run_worker(shared, listeners)
+            proxy::run_worker(shared, listeners, proxy_url_listener)
         })?;
         workers.push(handle);
     }

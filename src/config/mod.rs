@@ -61,6 +61,7 @@ struct FileConfig {
     #[serde(default)]
     risk: RiskSection,
     admin: Option<AdminSection>,
+    proxy_url: Option<Spanned<ProxyUrlSection>>,
     #[serde(default)]
     venues: Vec<Spanned<VenueSection>>,
     #[serde(default)]
@@ -109,6 +110,13 @@ struct PaperSection {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AdminSection {
+    listen: Spanned<String>,
+}
+
+/// ccxt's `proxyUrl` mode: one listener where the path is the exchange's full URL.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxyUrlSection {
     listen: Spanned<String>,
 }
 
@@ -213,6 +221,9 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     pub admin_token: Option<Arc<str>>,
     pub venues: Vec<VenueConfig>,
+    /// The proxy-URL listener (`[proxy_url] listen`): requests name the
+    /// exchange's URL in the path and go to the venue whose `upstream` it is.
+    pub proxy_url_listen: Option<SocketAddr>,
     pub accounts: Vec<KnownAccount>,
     pub env: EnvOverrides,
     /// Messages to log loudly at startup (e.g. risk management disabled).
@@ -303,6 +314,15 @@ fn is_loopback_host(host: &str) -> bool {
             .trim_matches(|c| c == '[' || c == ']')
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Upstream {
+    /// Same scheme, host (case-insensitive) and port.
+    pub fn same_origin(&self, other: &Upstream) -> bool {
+        self.tls == other.tls
+            && self.port == other.port
+            && self.host.eq_ignore_ascii_case(&other.host)
+    }
 }
 
 /// Parses `https://host[:port]` (no path) into an upstream.
@@ -596,6 +616,26 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
             upstream,
         });
     }
+    let proxy_url_listen = file.proxy_url.as_ref().map(|p| {
+        // The allow-list is the venues' upstreams: each must be told apart by its host.
+        for (i, a) in venues.iter().enumerate() {
+            if let Some(ua) = &a.upstream {
+                if venues[..i]
+                    .iter()
+                    .any(|b| b.upstream.as_ref().is_some_and(|ub| ub.same_origin(ua)))
+                {
+                    c.err(
+                        p,
+                        format!(
+                            "[proxy_url]: two venues have the upstream {}, so a proxy URL naming it could mean either",
+                            ua.authority
+                        ),
+                    );
+                }
+            }
+        }
+        c.addr(&p.get_ref().listen)
+    });
     if venues.is_empty() {
         c.errors
             .push(SourceError::whole_file(path, "no [[venues]] configured"));
@@ -714,6 +754,7 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
         admin_listen,
         admin_token: env.get("RISKGATE_ADMIN_TOKEN").map(Arc::from),
         venues,
+        proxy_url_listen,
         accounts,
         env: overrides,
         warnings,

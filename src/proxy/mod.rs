@@ -7,6 +7,7 @@
 //! Shared state (the engine) is lock-per-account.
 
 pub mod pipeline;
+pub mod proxy_url;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -78,6 +79,44 @@ pub struct VenueListener {
     pub addr: SocketAddr,
     pub paper: Option<Arc<dyn InProcessVenue>>,
     pub upstream: Option<Arc<UpstreamTarget>>,
+    /// The configured exchange origin (also in paper mode): what a proxy URL
+    /// must name to reach this venue.
+    pub origin: Option<crate::config::Upstream>,
+}
+
+/// What a listener serves: one venue, or ccxt's proxy-URL mode over all of them.
+#[derive(Clone)]
+enum Front {
+    Venue(Rc<WorkerVenue>),
+    ProxyUrl(Rc<proxy_url::Router>),
+}
+
+impl Front {
+    fn name(&self) -> &'static str {
+        match self {
+            Front::Venue(v) => v.name,
+            Front::ProxyUrl(_) => proxy_url::LISTENER_NAME,
+        }
+    }
+
+    /// The body of the 503 sent when connections are over the cap.
+    fn overload_body(&self) -> bytes::Bytes {
+        let r = Rejection::new(RejectReason::Overloaded, "too many client connections");
+        match self {
+            Front::Venue(v) => v.venue.render_rejection(&r).body,
+            Front::ProxyUrl(_) => proxy_url::neutral_rejection(&r).1,
+        }
+    }
+
+    async fn handle(
+        self,
+        req: http::Request<hyper::body::Incoming>,
+    ) -> Result<pipeline::Answer, std::convert::Infallible> {
+        match self {
+            Front::Venue(v) => v.handle(req).await,
+            Front::ProxyUrl(r) => r.route(req).await,
+        }
+    }
 }
 
 /// Binds a listening socket with `SO_REUSEPORT`, so every worker can bind the same address.
@@ -100,8 +139,10 @@ pub fn bind_reuseport(addr: SocketAddr) -> std::io::Result<std::net::TcpListener
 pub async fn run_worker(
     shared: Arc<Shared>,
     listeners: Vec<(VenueListener, std::net::TcpListener)>,
+    proxy_url_listener: Option<std::net::TcpListener>,
 ) {
     let mut loops = Vec::new();
+    let mut routes = Vec::new();
     for (cfg, std_listener) in listeners {
         let listener = match TcpListener::from_std(std_listener) {
             Ok(l) => l,
@@ -126,11 +167,24 @@ pub async fn run_worker(
             shared: shared.clone(),
             metrics: telemetry::VenueMetrics::new(cfg.name),
         });
+        if let Some(origin) = &cfg.origin {
+            routes.push((origin.clone(), venue.clone()));
+        }
         loops.push(tokio::task::spawn_local(accept_loop(
             shared.clone(),
-            venue,
+            Front::Venue(venue),
             listener,
         )));
+    }
+    if let Some(std_listener) = proxy_url_listener {
+        match TcpListener::from_std(std_listener) {
+            Ok(listener) => loops.push(tokio::task::spawn_local(accept_loop(
+                shared.clone(),
+                Front::ProxyUrl(Rc::new(proxy_url::Router::new(routes))),
+                listener,
+            ))),
+            Err(e) => tracing::error!(error = %e, "cannot register the proxy-URL listener"),
+        }
     }
     for l in loops {
         let _ = l.await;
@@ -146,7 +200,7 @@ pub async fn run_worker(
     }
 }
 
-async fn accept_loop(shared: Arc<Shared>, venue: Rc<WorkerVenue>, listener: TcpListener) {
+async fn accept_loop(shared: Arc<Shared>, front: Front, listener: TcpListener) {
     let mut shutdown = shared.subscribe();
     loop {
         let accepted = tokio::select! {
@@ -165,15 +219,11 @@ async fn accept_loop(shared: Arc<Shared>, venue: Rc<WorkerVenue>, listener: TcpL
         let _ = stream.set_nodelay(true);
         if shared.connections.fetch_add(1, Ordering::SeqCst) >= shared.limits.max_connections {
             shared.connections.fetch_sub(1, Ordering::SeqCst);
-            telemetry::connection_rejected(venue.name);
-            let rendered = venue.venue.render_rejection(&Rejection::new(
-                RejectReason::Overloaded,
-                "too many client connections",
-            ));
-            tokio::task::spawn_local(refuse_connection(stream, rendered.body));
+            telemetry::connection_rejected(front.name());
+            tokio::task::spawn_local(refuse_connection(stream, front.overload_body()));
             continue;
         }
-        let v = venue.clone();
+        let v = front.clone();
         let s = shared.clone();
         tokio::task::spawn_local(async move {
             serve_connection(s.clone(), v, stream).await;
@@ -203,13 +253,9 @@ async fn refuse_connection(mut stream: tokio::net::TcpStream, body: bytes::Bytes
     .await;
 }
 
-async fn serve_connection(
-    shared: Arc<Shared>,
-    venue: Rc<WorkerVenue>,
-    stream: tokio::net::TcpStream,
-) {
+async fn serve_connection(shared: Arc<Shared>, front: Front, stream: tokio::net::TcpStream) {
     let mut shutdown = shared.subscribe();
-    let svc = service_fn(move |req| venue.clone().handle(req));
+    let svc = service_fn(move |req| front.clone().handle(req));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())

@@ -39,7 +39,7 @@ pub struct WorkerVenue {
     pub metrics: telemetry::VenueMetrics,
 }
 
-type Answer = Response<Full<Bytes>>;
+pub type Answer = Response<Full<Bytes>>;
 
 fn respond(
     status: u16,
@@ -71,7 +71,7 @@ fn respond(
 }
 
 impl WorkerVenue {
-    fn reject(&self, rejection: &Rejection) -> Answer {
+    pub(crate) fn reject(&self, rejection: &Rejection) -> Answer {
         let rendered = self.venue.render_rejection(rejection);
         respond(
             rendered.status,
