@@ -279,6 +279,64 @@ impl PaperBybit {
                     now_ms,
                 )
             }
+            // What ccxt asks before trading: the key's permissions and the
+            // account type. The paper account is a unified trading account.
+            ("GET", "/v5/user/query-api") => reply(
+                json!({
+                    "id": "1", "note": "riskgate paper", "apiKey": key, "readOnly": 0,
+                    "secret": "", "permissions": { "Spot": ["SpotTrade"], "ContractTrade": ["Order", "Position"] },
+                    "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "",
+                    "createdAt": "2024-01-01T00:00:00Z", "unified": 1, "uta": 1,
+                    "userID": 1, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0",
+                    "affiliateID": 0, "rsaPublicKey": "", "isMaster": true,
+                    "parentUid": "0", "kycLevel": "LEVEL_DEFAULT", "kycRegion": "",
+                }),
+                json!({}),
+                now_ms,
+            ),
+            ("GET", "/v5/account/info") => reply(
+                json!({
+                    "unifiedMarginStatus": 4, "marginMode": "REGULAR_MARGIN",
+                    "isMasterTrader": false, "spotHedgingStatus": "OFF",
+                    "updatedTime": now_ms.to_string(), "dcpStatus": "OFF",
+                    "timeWindow": 10, "smpGroup": 0,
+                }),
+                json!({}),
+                now_ms,
+            ),
+            ("GET", "/v5/market/instruments-info") => {
+                // Spot only: the simulated market has no perpetuals of its own
+                // (linear orders are priced from the spot pair).
+                let category = q.get("category").unwrap_or("spot");
+                let m = self.market.read();
+                let list: Vec<Value> = if category == "spot" {
+                    m.symbols()
+                        .filter(|i| q.get("symbol").is_none_or(|w| w == i.symbol.as_str()))
+                        .map(|i| {
+                            json!({
+                                "symbol": i.symbol.as_str(), "baseCoin": i.base, "quoteCoin": i.quote,
+                                "innovation": "0", "status": "Trading", "marginTrading": "none",
+                                "lotSizeFilter": {
+                                    "basePrecision": i.step_size.to_string(),
+                                    "quotePrecision": "0.00000001",
+                                    "minOrderQty": i.min_qty.to_string(),
+                                    "maxOrderQty": i.max_qty.to_string(),
+                                    "minOrderAmt": i.min_notional.to_string(),
+                                    "maxOrderAmt": "2000000",
+                                },
+                                "priceFilter": { "tickSize": i.tick_size.to_string() },
+                            })
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                reply(
+                    json!({ "category": category, "list": list, "nextPageCursor": "" }),
+                    json!({}),
+                    now_ms,
+                )
+            }
             ("POST", "/v5/order/create") => match parse_bybit_order(req.body) {
                 Ok(o) => match self.place(&key, o, now_ms) {
                     Ok(v) => reply(v, json!({}), now_ms),
