@@ -4,7 +4,9 @@
 //! own `SO_REUSEPORT` listener per venue and its own upstream connection pool,
 //! so a request is read, checked, forwarded and answered without crossing
 //! threads (a cross-core wake-up costs more than the whole check on small VMs).
-//! Shared state (the engine) is lock-per-account.
+//! Shared state (the engine) is lock-per-account. The optional proxy-URL
+//! listener (`proxy_url.rs`) only routes: it hands each request to the same
+//! worker's pipeline of the venue its target URL names.
 
 pub mod pipeline;
 pub mod proxy_url;

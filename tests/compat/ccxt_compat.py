@@ -35,38 +35,31 @@ def wait_ready(url, deadline_s=60):
     raise RuntimeError(f"riskgate not ready at {url}")
 
 
-def binance():
-    base = "http://127.0.0.1:8081"
-    ex = ccxt.binance({
-        "apiKey": "compat-key-binance",
+def binance_family(cls, key, market_type, real_host, listener):
+    """A Binance client with every URL on `real_host` pointed at `listener`."""
+    ex = cls({
+        "apiKey": key,
         "secret": "compat-secret",
         "options": {
             "fetchCurrencies": False,
             "fetchMargins": False,
-            "fetchMarkets": {"types": ["spot"]},
+            "fetchMarkets": {"types": [market_type]},
         },
     })
     for k, v in list(ex.urls["api"].items()):
-        if isinstance(v, str) and v.startswith("https://api.binance.com"):
-            ex.urls["api"][k] = v.replace("https://api.binance.com", base)
-    return ex, "BTC/USDT"
+        if isinstance(v, str) and v.startswith(real_host):
+            ex.urls["api"][k] = v.replace(real_host, listener)
+    return ex
+
+
+def binance():
+    return binance_family(ccxt.binance, "compat-key-binance", "spot",
+                          "https://api.binance.com", "http://127.0.0.1:8081"), "BTC/USDT"
 
 
 def binanceusdm():
-    base = "http://127.0.0.1:8082"
-    ex = ccxt.binanceusdm({
-        "apiKey": "compat-key-binanceusdm",
-        "secret": "compat-secret",
-        "options": {
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-            "fetchMarkets": {"types": ["linear"]},
-        },
-    })
-    for k, v in list(ex.urls["api"].items()):
-        if isinstance(v, str) and v.startswith("https://fapi.binance.com"):
-            ex.urls["api"][k] = v.replace("https://fapi.binance.com", base)
-    return ex, "BTC/USDT:USDT"
+    return binance_family(ccxt.binanceusdm, "compat-key-binanceusdm", "linear",
+                          "https://fapi.binance.com", "http://127.0.0.1:8082"), "BTC/USDT:USDT"
 
 
 def bybit():
