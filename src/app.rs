@@ -440,6 +440,7 @@ fn spawn_risk_task(
     std::thread::Builder::new()
         .name("riskgate-risk".into())
         .spawn(move || {
+            lower_this_thread_priority();
             task.run(wake, || {
                 if let Some(m) = &market {
                     let series: Vec<(String, Vec<f64>)> = {
@@ -455,6 +456,17 @@ fn spawn_risk_task(
             })
         })
         .map_err(|e| StartError::Other(format!("cannot spawn risk thread: {e}")))
+}
+
+/// The risk pass is heavy (tens of ms of CPU) and never urgent: at nice 19 the
+/// order-path workers preempt it whenever they share a core, while it still
+/// makes progress under sustained load (a snapshot that stopped updating would
+/// make portfolio rules refuse orders).
+fn lower_this_thread_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::warn!(error = %e, "risk thread: could not lower its priority");
+    }
 }
 
 /// Live and shadow mode: fetches daily bars for the assets the risk task needs.
