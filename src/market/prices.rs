@@ -68,10 +68,20 @@ impl PriceBook {
         if USD_STABLE_ASSETS.contains(&asset) {
             return Some(1.0);
         }
-        let mut key = String::with_capacity(asset.len() + 4);
-        key.push_str(asset);
-        key.push_str("USDT");
-        match self.view(&key, now_ms, max_age_ms) {
+        // `<ASSET>USDT`, built on the stack: this runs per asset on the order
+        // path (exchange exposure, quote conversion).
+        let mut buf = [0u8; 64];
+        let key_len = asset.len() + 4;
+        let heap;
+        let key = if key_len <= buf.len() {
+            buf[..asset.len()].copy_from_slice(asset.as_bytes());
+            buf[asset.len()..key_len].copy_from_slice(b"USDT");
+            std::str::from_utf8(&buf[..key_len]).ok()?
+        } else {
+            heap = format!("{asset}USDT");
+            heap.as_str()
+        };
+        match self.view(key, now_ms, max_age_ms) {
             PriceView::Fresh(p) => Some(p.to_f64()),
             _ => None,
         }

@@ -78,6 +78,19 @@ impl<'a> RequestView<'a> {
     pub fn is_read(&self) -> bool {
         *self.method == Method::GET || *self.method == Method::HEAD
     }
+
+    /// A mutating request to a path an exchange could read another way is
+    /// refused: it might be normalised upstream into an order endpoint.
+    pub fn refuse_non_canonical_mutation(&self) -> Result<(), Rejection> {
+        if self.is_read() || canonical::is_canonical_path(self.path) {
+            Ok(())
+        } else {
+            Err(Rejection::new(
+                crate::rules::RejectReason::EndpointNotAllowed,
+                "non-canonical path refused",
+            ))
+        }
+    }
 }
 
 /// What a request is, as far as risk is concerned.

@@ -17,7 +17,7 @@ use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use super::order::{
     decimal, malformed, parse_client_id, parse_side, parse_symbol, parse_time_in_force, truncate,
 };
-use super::{is_canonical_path, params_of, Params, API_KEY_HEADER};
+use super::{params_of, Params, API_KEY_HEADER};
 use crate::model::{Contract, NewOrder, OrderKind};
 use crate::rules::{RejectReason, Rejection};
 use crate::venue::{
@@ -390,13 +390,7 @@ impl Venue for BinanceUsdm {
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
         let api_key = req.api_key(API_KEY_HEADER);
-        let reading = req.is_read();
-        if !reading && !is_canonical_path(req.path) {
-            return Err(Rejection::new(
-                RejectReason::EndpointNotAllowed,
-                "non-canonical path refused",
-            ));
-        }
+        req.refuse_non_canonical_mutation()?;
         let action = match (req.method, req.path) {
             (&Method::POST, "/fapi/v1/order") => {
                 Action::NewOrder(parse_order(&params_of(req)?, Endpoint::Order)?)

@@ -59,8 +59,6 @@ pub(crate) fn params_of<'a>(req: &RequestView<'a>) -> Result<Params<'a>, Rejecti
         .map_err(|e| Rejection::new(RejectReason::MalformedRequest, e.to_string()))
 }
 
-pub(crate) use super::canonical::is_canonical_path;
-
 impl Venue for BinanceSpot {
     fn kind(&self) -> VenueKind {
         VenueKind::BinanceSpot
@@ -68,13 +66,7 @@ impl Venue for BinanceSpot {
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
         let api_key = req.api_key(API_KEY_HEADER);
-        let reading = req.is_read();
-        if !reading && !is_canonical_path(req.path) {
-            return Err(Rejection::new(
-                RejectReason::EndpointNotAllowed,
-                "non-canonical path refused",
-            ));
-        }
+        req.refuse_non_canonical_mutation()?;
         let action = match (req.method, req.path) {
             (&Method::POST, "/api/v3/order") => {
                 Action::NewOrder(parse_new_order(&params_of(req)?, false)?)

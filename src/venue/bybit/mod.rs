@@ -16,7 +16,7 @@ use http::Method;
 use serde::Deserialize;
 
 use super::binance::futures::Pairs;
-use super::binance::{is_canonical_path, Params};
+use super::binance::Params;
 use super::{
     Action, Classified, Learned, Observation, PositionReport, RequestView, SyntheticResponse,
     Venue, VenueKind,
@@ -333,13 +333,7 @@ impl Venue for BybitV5 {
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
         let api_key = req.api_key(API_KEY_HEADER);
-        let reading = req.is_read();
-        if !reading && !is_canonical_path(req.path) {
-            return Err(Rejection::new(
-                RejectReason::EndpointNotAllowed,
-                "non-canonical path refused",
-            ));
-        }
+        req.refuse_non_canonical_mutation()?;
         let query = || Params::parse(req.query, b"").map_err(|e| malformed(e.to_string()));
         let action = match (req.method, req.path) {
             (&Method::POST, "/v5/order/create") => Action::NewOrder(parse_bybit_order(req.body)?),

@@ -20,7 +20,6 @@ use http::Method;
 
 pub use order::{asset_name, kraken_pair, pair_symbol, parse_add_order, parse_add_order_batch};
 
-use super::canonical::is_canonical_path;
 use super::{
     Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
 };
@@ -130,11 +129,8 @@ impl Venue for Kraken {
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
         let api_key = req.api_key(API_KEY_HEADER);
-        let reading = req.is_read();
-        if !reading {
-            if !is_canonical_path(req.path) {
-                return Err(not_allowed("non-canonical path refused"));
-            }
+        req.refuse_non_canonical_mutation()?;
+        if !req.is_read() {
             // Kraken signs and reads private parameters from the body only.
             if req.query.is_some() {
                 return Err(Rejection::new(

@@ -21,7 +21,6 @@ use http::Method;
 pub use instruments::ContractValues;
 pub use order::{okx_spot_inst_id, parse_cancels, parse_orders, InstId};
 
-use super::canonical::is_canonical_path;
 use super::{
     Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
 };
@@ -192,11 +191,8 @@ impl Venue for OkxV5 {
 
     fn classify<'a>(&self, req: &RequestView<'a>) -> Result<Classified<'a>, Rejection> {
         let api_key = req.api_key(API_KEY_HEADER);
-        let reading = req.is_read();
-        if !reading {
-            if !is_canonical_path(req.path) {
-                return Err(not_allowed("non-canonical path refused"));
-            }
+        req.refuse_non_canonical_mutation()?;
+        if !req.is_read() {
             // OKX reads POST parameters from the JSON body only; a query string
             // on a mutating request is refused rather than guessed at.
             if req.query.is_some() {
