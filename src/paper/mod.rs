@@ -94,5 +94,6 @@ pub fn venue_with_limits(
             starting_balances,
             max_accounts,
         ))),
+        VenueKind::CoinbaseAdvanced => None,
     }
 }
