@@ -267,14 +267,149 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
 fn encode(ev: &Event, path: &Path) -> Result<Vec<u8>, JournalError> {
     let mut line = Vec::with_capacity(384);
     line.extend_from_slice(b"00000000 ");
-    serde_json::to_writer(&mut line, ev).map_err(|source| JournalError::Encode {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    if !hot::encode(ev, &mut line) {
+        serde_json::to_writer(&mut line, ev).map_err(|source| JournalError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
     let crc = crc32fast::hash(&line[9..]);
     write_hex8(&mut line[..8], crc);
     line.push(b'\n');
     Ok(line)
+}
+
+/// Hand-written JSON for the two records every order writes (`reserved`,
+/// `progress`): byte for byte what serde_json writes (a test holds the two
+/// equal over many events), in about a third of the instructions (callgrind:
+/// encoding was 8 % of riskgate's instructions per order). Replay reads them
+/// with serde_json like every other record. Anything unusual (a field only
+/// amends carry) returns `false` and goes through serde_json.
+mod hot {
+    use super::Event;
+    use crate::model::{Contract, Fixed, Side};
+
+    pub fn encode(ev: &Event, out: &mut Vec<u8>) -> bool {
+        match ev {
+            Event::Reserved {
+                account,
+                reservation,
+                venue,
+                contract,
+                symbol,
+                base,
+                quote,
+                side,
+                qty,
+                price,
+                client_order_id,
+                fingerprint,
+                ts_ms,
+            } => {
+                out.extend_from_slice(b"{\"reserved\":{\"account\":");
+                uint(out, account.0);
+                out.extend_from_slice(b",\"reservation\":");
+                uint(out, *reservation);
+                out.extend_from_slice(b",\"venue\":");
+                opt_str(out, venue.as_deref());
+                out.extend_from_slice(match contract {
+                    Contract::Spot => b",\"contract\":\"spot\",\"symbol\":",
+                    Contract::Linear => b",\"contract\":\"linear\",\"symbol\":",
+                });
+                string(out, symbol.as_str());
+                out.extend_from_slice(b",\"base\":");
+                string(out, base);
+                out.extend_from_slice(b",\"quote\":");
+                string(out, quote);
+                out.extend_from_slice(match side {
+                    Side::Buy => b",\"side\":\"buy\",\"qty\":",
+                    Side::Sell => b",\"side\":\"sell\",\"qty\":",
+                });
+                int(out, qty.0);
+                out.extend_from_slice(b",\"price\":");
+                opt_fixed(out, *price);
+                out.extend_from_slice(b",\"client_order_id\":");
+                opt_str(out, client_order_id.as_deref());
+                out.extend_from_slice(b",\"fingerprint\":");
+                uint(out, *fingerprint);
+                out.extend_from_slice(b",\"ts_ms\":");
+                int(out, *ts_ms);
+                out.extend_from_slice(b"}}");
+                true
+            }
+            Event::Progress {
+                account,
+                reservation,
+                exchange_order_id,
+                client_order_id,
+                executed_qty,
+                avg_price,
+                live,
+                ts_ms,
+            } => {
+                out.extend_from_slice(b"{\"progress\":{\"account\":");
+                uint(out, account.0);
+                out.extend_from_slice(b",\"reservation\":");
+                uint(out, *reservation);
+                out.extend_from_slice(b",\"exchange_order_id\":");
+                match exchange_order_id {
+                    Some(id) => int(out, *id),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.extend_from_slice(b",\"client_order_id\":");
+                opt_str(out, client_order_id.as_deref());
+                out.extend_from_slice(b",\"executed_qty\":");
+                int(out, executed_qty.0);
+                out.extend_from_slice(b",\"avg_price\":");
+                opt_fixed(out, *avg_price);
+                out.extend_from_slice(if *live {
+                    b",\"live\":true,\"ts_ms\":"
+                } else {
+                    b",\"live\":false,\"ts_ms\":"
+                });
+                int(out, *ts_ms);
+                out.extend_from_slice(b"}}");
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn uint(out: &mut Vec<u8>, v: u64) {
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    fn int(out: &mut Vec<u8>, v: i64) {
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    fn opt_fixed(out: &mut Vec<u8>, v: Option<Fixed>) {
+        match v {
+            Some(f) => int(out, f.0),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn opt_str(out: &mut Vec<u8>, v: Option<&str>) {
+        match v {
+            Some(s) => string(out, s),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+
+    /// A JSON string. serde_json escapes only `"`, `\\` and control
+    /// characters (UTF-8 goes through as is); a string with any of those is
+    /// left to serde_json so the escapes are its own.
+    fn string(out: &mut Vec<u8>, s: &str) {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        } else {
+            // Writing a str into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, s);
+        }
+    }
 }
 
 fn write_hex8(out: &mut [u8], v: u32) {
@@ -664,5 +799,71 @@ mod tests {
         ));
         drop(held);
         StateDirLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn hand_written_records_are_byte_for_byte_serde_json() {
+        use crate::model::{AccountId, Contract, Fixed, Side, Symbol};
+        use std::sync::Arc;
+        let texts = [
+            "BTCUSDT",
+            "",
+            "a\"b",
+            "back\\slash",
+            "ctl\u{1}x",
+            "tab\tx",
+            "ünïcødé",
+            "\u{7f}del",
+        ];
+        let mut checked = 0;
+        for (i, t) in texts.iter().enumerate() {
+            for flip in [false, true] {
+                let some = |v: &str| (!flip).then(|| Box::<str>::from(v));
+                let events = [
+                    Event::Reserved {
+                        account: AccountId(u64::MAX - i as u64),
+                        reservation: i as u64,
+                        venue: (!flip).then(|| Arc::<str>::from(*t)),
+                        contract: if flip {
+                            Contract::Linear
+                        } else {
+                            Contract::Spot
+                        },
+                        symbol: Symbol::new(t),
+                        base: Arc::from(*t),
+                        quote: Arc::from("USDT"),
+                        side: if flip { Side::Sell } else { Side::Buy },
+                        qty: Fixed(i64::MAX - i as i64),
+                        price: flip.then_some(Fixed(-5)),
+                        client_order_id: some(t),
+                        fingerprint: 0xdead_beef_u64 << i,
+                        ts_ms: -(i as i64),
+                    },
+                    Event::Progress {
+                        account: AccountId(i as u64),
+                        reservation: u64::MAX,
+                        exchange_order_id: flip.then_some(i64::MIN),
+                        client_order_id: some(t),
+                        executed_qty: Fixed(0),
+                        avg_price: (!flip).then_some(Fixed(123_456_789)),
+                        live: flip,
+                        ts_ms: 1_764_000_000_000,
+                    },
+                ];
+                for ev in events {
+                    let mut hand = Vec::new();
+                    assert!(hot::encode(&ev, &mut hand));
+                    let serde = serde_json::to_vec(&ev).unwrap();
+                    assert_eq!(
+                        String::from_utf8_lossy(&hand),
+                        String::from_utf8_lossy(&serde)
+                    );
+                    let back: Event = serde_json::from_slice(&hand).unwrap();
+                    assert_eq!(back, ev);
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, texts.len() * 4);
     }
 }
