@@ -15,6 +15,9 @@ use std::borrow::Cow;
 use super::learn::{WireFill, WireOrder};
 
 struct Cursor<'a> {
+    /// The whole answer, checked as UTF-8 once, so slicing it between ASCII
+    /// delimiters needs no further check.
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -47,13 +50,16 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let len = self.b[start..].iter().position(|&c| c == b'"')?;
-        let raw = &self.b[start..start + len];
-        if raw.iter().any(|&c| c == b'\\' || c < 0x20) {
-            return None;
+        let mut end = start;
+        loop {
+            match *self.b.get(end)? {
+                b'"' => break,
+                b'\\' | 0..=0x1f => return None,
+                _ => end += 1,
+            }
         }
-        self.i = start + len + 1;
-        std::str::from_utf8(raw).ok()
+        self.i = end + 1;
+        self.s.get(start..end)
     }
 
     /// A number or literal: the bytes up to the next delimiter.
@@ -69,7 +75,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         self.i = start + len;
-        std::str::from_utf8(raw).ok()
+        self.s.get(start..start + len)
     }
 
     fn value(&mut self) -> Option<Value<'a>> {
@@ -219,7 +225,12 @@ fn fills<'a>(c: &mut Cursor<'a>) -> Option<Vec<WireFill<'a>>> {
 
 /// The order in a one-object answer, or `None` to let serde_json decide.
 pub(super) fn order(body: &[u8]) -> Option<WireOrder<'_>> {
-    let mut c = Cursor { b: body, i: 0 };
+    let text = std::str::from_utf8(body).ok()?;
+    let mut c = Cursor {
+        s: text,
+        b: body,
+        i: 0,
+    };
     c.eat(b'{')?;
     let mut seen = 0u16;
     let mut o = WireOrder {
