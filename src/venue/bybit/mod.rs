@@ -5,8 +5,10 @@
 //! are checked. `category` decides the semantics: `spot` trades balances,
 //! `linear` (USDT/USDC contracts) makes signed positions. A spot market buy is
 //! sized in quote currency unless `marketUnit` says `baseCoin` (Bybit's
-//! default). `POST /v5/order/amend` carries no side, so riskgate cannot read it
-//! as a whole order and refuses it (cancel and re-place instead). Refusals are
+//! default). `POST /v5/order/amend` names only the order (`orderId` or
+//! `orderLinkId`) and its new `qty` (the new total, fills included), `price`
+//! or `triggerPrice`: it becomes `Action::AmendRef`, which the engine checks
+//! against the order it tracks. `amend-batch` is refused. Refusals are
 //! HTTP 200 with `retCode` 170210 ("New order rejected"), which ccxt raises as
 //! `InvalidOrder`. The signature (`X-BAPI-SIGN`) covers the raw body, which is
 //! forwarded untouched.
@@ -22,8 +24,8 @@ use super::{
     Venue, VenueKind,
 };
 use crate::model::{
-    exchange_order_id, Balance, Contract, Fixed, NewOrder, OrderKind, OrderRef, OrderReport,
-    OrderStatus, Side, Symbol, TimeInForce,
+    exchange_order_id, AmendMode, AmendRequest, Balance, Contract, Fixed, NewOrder, OrderKind,
+    OrderRef, OrderReport, OrderStatus, Side, Symbol, TimeInForce,
 };
 use crate::rules::{RejectReason, Rejection};
 
@@ -68,6 +70,26 @@ const ORDER_FIELDS: &[&str] = &[
     "slLimitPrice",
     "tpOrderType",
     "slOrderType",
+];
+
+/// Fields Bybit documents for `/v5/order/amend`. Take-profit and stop-loss
+/// changes only move the prices at which a position closes: no exposure.
+const AMEND_FIELDS: &[&str] = &[
+    "category",
+    "symbol",
+    "orderId",
+    "orderLinkId",
+    "triggerPrice",
+    "qty",
+    "price",
+    "tpslMode",
+    "takeProfit",
+    "stopLoss",
+    "tpTriggerBy",
+    "slTriggerBy",
+    "triggerBy",
+    "tpLimitPrice",
+    "slLimitPrice",
 ];
 
 fn malformed(msg: impl Into<String>) -> Rejection {
@@ -286,6 +308,43 @@ fn order_ref(p: &Params) -> Result<OrderRef, Rejection> {
     }
 }
 
+/// Parses a `/v5/order/amend` body (also used by the paper exchange): the
+/// order it names and the new total `qty`, `price` or `triggerPrice`.
+pub fn parse_bybit_amend(body: &[u8]) -> Result<AmendRequest, Rejection> {
+    let p = body_pairs(body)?;
+    if let Some((name, _)) = p.iter().find(|(k, _)| !AMEND_FIELDS.contains(k)) {
+        return Err(malformed(format!("unknown field '{}'", truncate(name))));
+    }
+    let contract = contract_of(&category_of(&p)?)?;
+    let symbol = symbol(&p)?;
+    let target = order_ref(&p)?;
+    let label = p
+        .get("orderId")
+        .filter(|s| !s.is_empty())
+        .or_else(|| p.get("orderLinkId"))
+        .unwrap_or("");
+    let new_qty = decimal(&p, "qty")?;
+    let new_price = decimal(&p, "price")?;
+    let new_trigger_price = decimal(&p, "triggerPrice")?;
+    for f in ["takeProfit", "stopLoss", "tpLimitPrice", "slLimitPrice"] {
+        // "0" clears a take-profit or stop-loss: allowed, like any price.
+        if p.get(f) != Some("0") {
+            decimal(&p, f)?;
+        }
+    }
+    Ok(AmendRequest {
+        target,
+        target_label: truncate(label).into(),
+        symbol: Some(symbol),
+        contract: Some(contract),
+        new_qty,
+        new_price,
+        new_trigger_price,
+        positional_prices: None,
+        mode: AmendMode::InPlace,
+    })
+}
+
 /// Parses a `/v5/order/create` body (also used by the paper exchange).
 pub fn parse_bybit_order(body: &[u8]) -> Result<NewOrder, Rejection> {
     let p = body_pairs(body)?;
@@ -338,10 +397,11 @@ impl Venue for BybitV5 {
         let action = match (req.method, req.path) {
             (&Method::POST, "/v5/order/create") => Action::NewOrder(parse_bybit_order(req.body)?),
             (&Method::POST, "/v5/order/create-batch") => Action::NewOrders(parse_batch(req.body)?),
-            (&Method::POST, "/v5/order/amend" | "/v5/order/amend-batch") => {
+            (&Method::POST, "/v5/order/amend") => Action::AmendRef(parse_bybit_amend(req.body)?),
+            (&Method::POST, "/v5/order/amend-batch") => {
                 return Err(Rejection::new(
                     RejectReason::EndpointNotAllowed,
-                    "Bybit amends carry no side, so riskgate cannot check the order they make; cancel and place a new order",
+                    "batch amends are not checked by riskgate yet; send one /v5/order/amend per order",
                 ))
             }
             (&Method::POST, "/v5/order/cancel") => {
@@ -571,7 +631,10 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
     }
     if env.ret_code != 0 {
         // Bybit refused the request (its own error code): nothing was placed.
-        learned.venue_rejected = matches!(action, Action::NewOrder(_) | Action::NewOrders(_));
+        learned.venue_rejected = matches!(
+            action,
+            Action::NewOrder(_) | Action::NewOrders(_) | Action::AmendRef(_)
+        );
         return learned;
     }
     let list = env.result["list"].as_array().cloned().unwrap_or_default();
@@ -599,6 +662,16 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
                         }
                     })
                     .collect();
+            }
+        }
+        Action::AmendRef(a) => {
+            // `{"orderId":..,"orderLinkId":..}`: the amend was applied.
+            if let Some(symbol) = &a.symbol {
+                let mut ack = env.result.clone();
+                ack["symbol"] = serde_json::Value::String(symbol.as_str().to_string());
+                learned
+                    .reports
+                    .extend(report(&ack, a.contract.unwrap_or(Contract::Spot)));
             }
         }
         Action::Cancel { .. } => {

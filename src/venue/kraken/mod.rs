@@ -2,9 +2,11 @@
 //!
 //! Endpoint policy: public reads (`GET /0/public/*`) pass; every private call is
 //! a POST, so private reads are listed one by one (`OpenOrders`, `Balance`, ...:
-//! observed or passed) and `AddOrder` is parsed and checked. Cancels pass (they
-//! only remove risk). Every other mutating request (unknown, non-canonical,
-//! `EditOrder`/`AmendOrder`, withdrawal, transfer) is refused. The account is the
+//! observed or passed) and `AddOrder` is parsed and checked. `AmendOrder` and
+//! `EditOrder` name only the order and its new size or price: they become
+//! `Action::AmendRef`, checked by the engine against the order it tracks.
+//! Cancels pass (they only remove risk). Every other mutating request
+//! (unknown, non-canonical, withdrawal, transfer) is refused. The account is the
 //! `API-Key` header; riskgate never reads or re-signs `API-Sign`
 //! (base64 HMAC-SHA512 of path + SHA256(nonce + body) under the decoded secret):
 //! bytes pass unchanged, so it verifies.
@@ -18,7 +20,10 @@ pub mod order;
 use bytes::Bytes;
 use http::Method;
 
-pub use order::{asset_name, kraken_pair, pair_symbol, parse_add_order, parse_add_order_batch};
+pub use order::{
+    asset_name, kraken_pair, pair_symbol, parse_add_order, parse_add_order_batch,
+    parse_amend_order, parse_edit_order,
+};
 
 use super::{
     Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
@@ -145,11 +150,14 @@ impl Venue for Kraken {
                 // Every order is checked; one refusal refuses the batch whole.
                 Action::NewOrders(parse_add_order_batch(req.body)?.into_boxed_slice())
             }
-            (&Method::POST, "/0/private/EditOrder" | "/0/private/AmendOrder") => {
-                return Err(not_allowed(
-                    "order edits refused: riskgate cannot check a size or price change yet; cancel and place a new order",
-                ))
+            (&Method::POST, "/0/private/AmendOrder") => {
+                Action::AmendRef(parse_amend_order(req.body)?)
             }
+            (&Method::POST, "/0/private/EditOrder") => match parse_edit_order(req.body)? {
+                Some(edit) => Action::AmendRef(edit),
+                // `validate=true`: Kraken only checks the inputs.
+                None => Action::Pass,
+            },
             (&Method::POST, "/0/private/OpenOrders") => {
                 if open_orders_filtered(req.body) {
                     Action::Observe(Observation::OrderStatus)

@@ -3,7 +3,9 @@
 //! Endpoint policy: reads (GET/HEAD) pass; order and cancel endpoints are
 //! parsed (JSON bodies); a short list of harmless mutating endpoints passes;
 //! every other mutating request (unknown, non-canonical, withdrawal, transfer,
-//! conditional/algo orders, amend) is refused. The account is `OK-ACCESS-KEY`.
+//! conditional/algo orders, batch amends) is refused. `amend-order` names only
+//! the order and its new total size or price: it becomes `Action::AmendRef`,
+//! checked by the engine against the order it tracks. The account is `OK-ACCESS-KEY`.
 //! riskgate never reads or re-signs `OK-ACCESS-SIGN` (base64 HMAC-SHA256 of
 //! timestamp + METHOD + path?query + body): bytes pass unchanged, so it verifies.
 //!
@@ -19,7 +21,7 @@ use bytes::Bytes;
 use http::Method;
 
 pub use instruments::ContractValues;
-pub use order::{okx_spot_inst_id, parse_cancels, parse_orders, InstId};
+pub use order::{okx_spot_inst_id, parse_amend, parse_cancels, parse_orders, InstId};
 
 use super::{
     Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
@@ -235,9 +237,12 @@ impl Venue for OkxV5 {
                     Action::CancelBatch
                 }
             }
-            (&Method::POST, "/api/v5/trade/amend-order" | "/api/v5/trade/amend-batch-orders") => {
+            (&Method::POST, "/api/v5/trade/amend-order") => {
+                Action::AmendRef(parse_amend(req.body, &self.contracts)?)
+            }
+            (&Method::POST, "/api/v5/trade/amend-batch-orders") => {
                 return Err(not_allowed(
-                    "amend refused: riskgate cannot check a size or price change yet; cancel and place a new order",
+                    "batch amends are not checked by riskgate yet; send one /api/v5/trade/amend-order per order",
                 ))
             }
             (&Method::GET, "/api/v5/trade/order") => Action::Observe(Observation::OrderStatus),
