@@ -18,7 +18,10 @@ use super::book::{Books, PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUN
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
 use crate::model::{Fixed, NewOrder, OrderKind, OrderRef, Side};
-use crate::venue::kraken::{pair_symbol, parse_add_order, parse_add_order_batch, API_KEY_HEADER};
+use crate::venue::kraken::{
+    pair_symbol, parse_add_order, parse_add_order_batch, parse_amend_order, parse_edit_order,
+    API_KEY_HEADER,
+};
 use crate::venue::{RequestView, SyntheticResponse};
 
 const MAX_API_KEY_LEN: usize = 128;
@@ -228,6 +231,78 @@ impl PaperKraken {
                         })
                         .collect();
                     answer(json!({"orders": entries}))
+                }
+                Err(r) => error(&format!("EGeneral:Invalid arguments:{}", r.message)),
+            },
+            // The order changes in place and keeps its txid.
+            "/0/private/AmendOrder" => match parse_amend_order(req.body) {
+                Ok(a) => {
+                    let target = match (&a.target, order_id_of(&a.target_label)) {
+                        (OrderRef::ClientId(_), _) => a.target.clone(),
+                        (_, Some(id)) => OrderRef::ExchangeId(id),
+                        (_, None) => return error("EOrder:Unknown order"),
+                    };
+                    let r = self.books.lock().amend(
+                        false,
+                        &key,
+                        None,
+                        &target,
+                        a.new_qty,
+                        a.new_price,
+                        a.new_trigger_price,
+                        &m,
+                        now_ms,
+                    );
+                    match r {
+                        Ok(o) => {
+                            answer(json!({"amend_id": format!("TPAPER-{:010}", o.update_time_ms)}))
+                        }
+                        Err(e) => error(paper_error(&e)),
+                    }
+                }
+                Err(r) => error(&format!("EGeneral:Invalid arguments:{}", r.message)),
+            },
+            // Cancel and replace: the order comes back under a new txid.
+            "/0/private/EditOrder" => match parse_edit_order(req.body) {
+                Ok(None) => answer(json!({"status": "ok", "descr": {"order": "validated"}})),
+                Ok(Some(e)) => {
+                    let Some(id) = order_id_of(&e.target_label) else {
+                        return error("EOrder:Unknown order");
+                    };
+                    let mut books = self.books.lock();
+                    let kind = books
+                        .account(&key)
+                        .and_then(|a| a.open_orders(None).find(|o| o.order_id == id))
+                        .map(|o| o.kind);
+                    let (first, second) = e.positional_prices.unwrap_or((None, None));
+                    let (limit, stop) = match kind {
+                        Some(OrderKind::StopMarket | OrderKind::TakeProfitMarket) => (None, first),
+                        Some(OrderKind::StopLimit | OrderKind::TakeProfitLimit) => (second, first),
+                        _ => (first, None),
+                    };
+                    let symbol = e.symbol.as_ref().map(|s| s.as_str());
+                    match books.amend(
+                        true,
+                        &key,
+                        symbol,
+                        &OrderRef::ExchangeId(id),
+                        e.new_qty,
+                        limit,
+                        stop,
+                        &m,
+                        now_ms,
+                    ) {
+                        Ok(o) => {
+                            let j = order_json(&o, &m);
+                            answer(json!({
+                                "status": "ok", "txid": txid(o.order_id), "originaltxid": txid(id),
+                                "volume": amount(o.orig_qty), "price": amount(o.price),
+                                "price2": "0", "orders_cancelled": 1,
+                                "descr": {"order": j["descr"]["order"]},
+                            }))
+                        }
+                        Err(err) => error(paper_error(&err)),
+                    }
                 }
                 Err(r) => error(&format!("EGeneral:Invalid arguments:{}", r.message)),
             },

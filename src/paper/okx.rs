@@ -17,7 +17,9 @@ use super::book::{Books, PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUN
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
 use crate::model::{Fixed, OrderKind, OrderRef, Side, Symbol, TimeInForce};
-use crate::venue::okx::{parse_cancels, parse_orders, ContractValues, InstId, API_KEY_HEADER};
+use crate::venue::okx::{
+    parse_amend, parse_cancels, parse_orders, ContractValues, InstId, API_KEY_HEADER,
+};
 use crate::venue::{RequestView, SyntheticResponse};
 
 const MAX_API_KEY_LEN: usize = 128;
@@ -236,6 +238,7 @@ impl PaperOkx {
             (&Method::POST, "/api/v5/trade/cancel-batch-orders") => {
                 self.cancel(&m, &key, req.body, true, now_ms)
             }
+            (&Method::POST, "/api/v5/trade/amend-order") => self.amend(&m, &key, req.body, now_ms),
             (&Method::GET, "/api/v5/trade/order") => self.query_order(&m, &key, &q),
             (&Method::GET, "/api/v5/trade/orders-pending") => self.pending(&m, &key, &q),
             (&Method::GET, "/api/v5/account/balance") => self.balance(&m, &key, now_ms),
@@ -273,6 +276,51 @@ impl PaperOkx {
             })
             .collect();
         batch_answer(entries)
+    }
+
+    /// `amend-order`: the resting order changes in place (same `ordId`);
+    /// `newSz` is its new total size. A limit that becomes marketable fills.
+    fn amend(&self, m: &MarketSim, key: &str, body: &[u8], now_ms: i64) -> SyntheticResponse {
+        let a = match parse_amend(body, &self.no_contracts) {
+            Ok(a) => a,
+            Err(r) => return fail(200, "51000", &r.message),
+        };
+        let req_id = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v["reqId"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let (ord_id, cl) = match &a.target {
+            OrderRef::ExchangeId(i) => (i.to_string(), String::new()),
+            OrderRef::ClientId(c) => (String::new(), c.to_string()),
+        };
+        let symbol = a.symbol.as_ref().map(|s| s.as_str());
+        let r = self.books.lock().amend(
+            false,
+            key,
+            symbol,
+            &a.target,
+            a.new_qty,
+            a.new_price,
+            None,
+            m,
+            now_ms,
+        );
+        let entry = match r {
+            Ok(o) => {
+                json!({"clOrdId": o.client_order_id, "ordId": o.order_id.to_string(), "reqId": req_id, "sCode": "0", "sMsg": "", "ts": now_ms.to_string()})
+            }
+            Err(e) => {
+                let (code, msg) = match e {
+                    PaperError::UnknownOrder | PaperError::NoSuchOrder => (
+                        "51503",
+                        "Order modification failed as the order has been filled, canceled or does not exist.",
+                    ),
+                    other => s_code(&other),
+                };
+                json!({"clOrdId": cl, "ordId": ord_id, "reqId": req_id, "sCode": code, "sMsg": msg, "ts": now_ms.to_string()})
+            }
+        };
+        batch_answer(vec![entry])
     }
 
     fn cancel(

@@ -505,7 +505,8 @@ impl Engine {
         let rules = self.rules.load();
         let now_ms = self.clock.now_ms();
         let mut book = account.book.lock();
-        let (submitted, ev) = self.check_locked(account, venue, &book, order, &rules, now_ms, false)?;
+        let (submitted, ev) =
+            self.check_locked(account, venue, &book, order, &rules, now_ms, false)?;
         if let Some(ev) = ev {
             // Journal before applying and before forwarding: if the journal cannot
             // take it, the order does not go out.
@@ -647,8 +648,8 @@ impl Engine {
         let new_total = req.new_qty.unwrap_or(target.orig_qty);
         let new_remaining = new_total.saturating_sub(executed_kept).max(Fixed::ZERO);
         let new_price = new_limit.or(target.price);
-        let shrinks =
-            new_remaining <= target.remaining() && new_limit.is_none_or(|p| Some(p) == target.price);
+        let shrinks = new_remaining <= target.remaining()
+            && new_limit.is_none_or(|p| Some(p) == target.price);
         let order = NewOrder {
             symbol: target.symbol.clone(),
             side: target.side,
@@ -689,8 +690,7 @@ impl Engine {
             // Checked with the amended order left out; put back whatever the
             // outcome, before anything else reads the book.
             let held = book.open.remove(target.reservation);
-            let checked =
-                self.check_locked(account, venue, &book, &order, &rules, now_ms, true);
+            let checked = self.check_locked(account, venue, &book, &order, &rules, now_ms, true);
             if let Some(o) = held {
                 book.open.insert(o);
             }
@@ -1120,9 +1120,15 @@ impl Engine {
                         .orig_qty
                         .is_none_or(|q| q != old.orig_qty || q == o.orig_qty);
                     let (drop, why) = if took {
-                        (old.reservation, "replaced by an amend (settled by a listing)")
+                        (
+                            old.reservation,
+                            "replaced by an amend (settled by a listing)",
+                        )
                     } else {
-                        (o.reservation, "amend did not take (the venue lists the order unchanged)")
+                        (
+                            o.reservation,
+                            "amend did not take (the venue lists the order unchanged)",
+                        )
                     };
                     self.record(
                         &mut book,
@@ -1458,5 +1464,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod amend_tests;
 #[cfg(test)]
 mod venue_tests;

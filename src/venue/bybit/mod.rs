@@ -398,12 +398,10 @@ impl Venue for BybitV5 {
             (&Method::POST, "/v5/order/create") => Action::NewOrder(parse_bybit_order(req.body)?),
             (&Method::POST, "/v5/order/create-batch") => Action::NewOrders(parse_batch(req.body)?),
             (&Method::POST, "/v5/order/amend") => Action::AmendRef(parse_bybit_amend(req.body)?),
-            (&Method::POST, "/v5/order/amend-batch") => {
-                return Err(Rejection::new(
-                    RejectReason::EndpointNotAllowed,
-                    "batch amends are not checked by riskgate yet; send one /v5/order/amend per order",
-                ))
-            }
+            (&Method::POST, "/v5/order/amend-batch") => return Err(Rejection::new(
+                RejectReason::EndpointNotAllowed,
+                "batch amends are not checked by riskgate yet; send one /v5/order/amend per order",
+            )),
             (&Method::POST, "/v5/order/cancel") => {
                 let p = body_pairs(req.body)?;
                 Action::Cancel {
@@ -417,9 +415,9 @@ impl Venue for BybitV5 {
             (&Method::GET, "/v5/order/realtime" | "/v5/order/history") => {
                 Action::Observe(Observation::OrderStatus)
             }
-            (&Method::GET, "/v5/position/list") => Action::Observe(Observation::Positions {
-                complete: false,
-            }),
+            (&Method::GET, "/v5/position/list") => {
+                Action::Observe(Observation::Positions { complete: false })
+            }
             (&Method::GET, "/v5/account/wallet-balance") => Action::Observe(Observation::Account),
             (&Method::GET, "/v5/market/tickers") => {
                 query()?;
@@ -427,9 +425,12 @@ impl Venue for BybitV5 {
             }
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             // Leverage and margin mode change no exposure.
-            (&Method::POST, "/v5/position/set-leverage" | "/v5/position/switch-mode" | "/v5/account/set-margin-mode") => {
-                Action::Pass
-            }
+            (
+                &Method::POST,
+                "/v5/position/set-leverage"
+                | "/v5/position/switch-mode"
+                | "/v5/account/set-margin-mode",
+            ) => Action::Pass,
             (m, p) => {
                 return Err(Rejection::new(
                     RejectReason::EndpointNotAllowed,

@@ -312,7 +312,10 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
             };
             if ok {
                 learned.reports.push(OrderReport {
-                    symbol: a.symbol.clone().unwrap_or_else(|| crate::model::Symbol::new("")),
+                    symbol: a
+                        .symbol
+                        .clone()
+                        .unwrap_or_else(|| crate::model::Symbol::new("")),
                     exchange_order_id: r.txid.as_deref().and_then(txid_key),
                     client_order_id: None,
                     side: None,

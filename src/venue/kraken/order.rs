@@ -523,9 +523,13 @@ pub fn parse_amend_order(body: &[u8]) -> Result<AmendRequest, Rejection> {
 pub fn parse_edit_order(body: &[u8]) -> Result<Option<AmendRequest>, Rejection> {
     let f = body_fields(body)?;
     check_fields(&f, EDIT_FIELDS)?;
-    let txid = f.get("txid").ok_or_else(|| malformed("missing field 'txid'"))?;
+    let txid = f
+        .get("txid")
+        .ok_or_else(|| malformed("missing field 'txid'"))?;
     let target = txid_ref(txid)?;
-    let pair = f.get("pair").ok_or_else(|| malformed("missing field 'pair'"))?;
+    let pair = f
+        .get("pair")
+        .ok_or_else(|| malformed("missing field 'pair'"))?;
     let symbol = pair_symbol(pair)
         .ok_or_else(|| malformed(format!("invalid pair '{}'", truncate(pair, 24))))?;
     if let Some(ac) = f.get("asset_class") {
@@ -538,10 +542,18 @@ pub fn parse_edit_order(body: &[u8]) -> Result<Option<AmendRequest>, Rejection> 
             return Err(malformed("invalid 'userref'"));
         }
     }
-    for fl in f.get("oflags").unwrap_or("").split(',').filter(|s| !s.is_empty()) {
+    for fl in f
+        .get("oflags")
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
         // `viqc` would size the new order in quote currency: not readable here.
         if !matches!(fl, "post" | "fcib" | "fciq" | "nompp") {
-            return Err(malformed(format!("unsupported oflag '{}'", truncate(fl, 24))));
+            return Err(malformed(format!(
+                "unsupported oflag '{}'",
+                truncate(fl, 24)
+            )));
         }
     }
     positive(&f, "displayvol")?;
