@@ -794,9 +794,81 @@ mod tests {
             );
         }
         assert_eq!(
-            classify("/v5/order/amend", "{}").unwrap_err().reason,
+            classify("/v5/order/amend-batch", "{}").unwrap_err().reason,
             RejectReason::EndpointNotAllowed
         );
+    }
+
+    #[test]
+    fn amends_name_the_order_and_its_new_total() {
+        // ccxt bybit.edit_order(id, 'BTC/USDT:USDT', 'limit', 'buy', 0.02, 61000).
+        let Ok(Action::AmendRef(a)) = classify(
+            "/v5/order/amend",
+            r#"{"symbol":"BTCUSDT","orderId":"c6f055d9-7f21-4079-913d-e6523a9cfffa","category":"linear","qty":"0.02","price":"61000"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            a.target,
+            OrderRef::ExchangeId(
+                exchange_order_id("c6f055d9-7f21-4079-913d-e6523a9cfffa").unwrap()
+            )
+        );
+        assert_eq!(a.symbol, Some(Symbol::new("BTCUSDT")));
+        assert_eq!(a.contract, Some(Contract::Linear));
+        assert_eq!(a.new_qty, Fixed::parse("0.02").ok());
+        assert_eq!(a.new_price, Fixed::parse("61000").ok());
+        assert_eq!(a.mode, AmendMode::InPlace);
+        let Ok(Action::AmendRef(a)) = classify(
+            "/v5/order/amend",
+            r#"{"category":"spot","symbol":"ETHUSDT","orderLinkId":"my-1","triggerPrice":"2900","takeProfit":"0"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(a.target, OrderRef::ClientId("my-1".into()));
+        assert_eq!((a.new_qty, a.new_price), (None, None));
+        assert_eq!(a.new_trigger_price, Fixed::parse("2900").ok());
+        for bad in [
+            r#"{"category":"linear","symbol":"BTCUSDT","qty":"1"}"#,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"1","qty":"9"}"#,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","side":"Buy"}"#,
+            r#"{"category":"option","symbol":"BTC-1JAN-1-C","orderId":"1","qty":"1"}"#,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","price":"-5"}"#,
+            r#"{"category":"linear","orderId":"1","qty":"1"}"#,
+        ] {
+            assert_eq!(
+                classify("/v5/order/amend", bad).unwrap_err().reason,
+                RejectReason::MalformedRequest,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn learns_amend_answers() {
+        let Ok(action) = classify(
+            "/v5/order/amend",
+            r#"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"l1","qty":"0.02"}"#,
+        ) else {
+            panic!()
+        };
+        let ok = learn(
+            &action,
+            200,
+            br#"{"retCode":0,"retMsg":"OK","result":{"orderId":"c6f055d9","orderLinkId":"l1"},"retExtInfo":{},"time":1}"#,
+        );
+        assert_eq!(ok.reports.len(), 1);
+        assert_eq!(ok.reports[0].client_order_id.as_deref(), Some("l1"));
+        assert_eq!(ok.reports[0].status, OrderStatus::Open);
+        assert!(!ok.venue_rejected);
+        let refused = learn(
+            &action,
+            200,
+            br#"{"retCode":110001,"retMsg":"order not exists or too late to replace","result":{},"retExtInfo":{},"time":1}"#,
+        );
+        assert!(refused.venue_rejected && refused.reports.is_empty());
+        // Not Bybit's envelope: unknown, not a refusal.
+        assert!(!learn(&action, 502, b"<html>").venue_rejected);
     }
 
     #[test]
