@@ -8,7 +8,9 @@
 //! pairs (`XBTUSDT` = BTC/USDT, `ETHUSDT`, ...), which riskgate reads as the
 //! same `BTCUSDT` the simulator prices. Signatures are not verified (paper mode
 //! has no secrets), but private calls require `API-Key`, which names the paper
-//! account. Paper txids are `OP<order id>-PAPER`.
+//! account. Paper txids are `OP<order id>-PAPER`. `AmendOrder` changes a
+//! resting order in place (same txid); `EditOrder` answers with a new txid for
+//! the changed order, as Kraken's cancel-and-replace does.
 
 use bytes::Bytes;
 use http::Method;
@@ -692,6 +694,51 @@ mod tests {
             "nonce=9&pair=XBTUSD&type=buy&ordertype=market&volume=1",
         );
         assert_eq!(e["error"][0], "EQuery:Unknown asset pair");
+    }
+
+    #[test]
+    fn amend_keeps_the_txid_and_edit_replaces_it() {
+        let p = paper();
+        let a = call(
+            &p,
+            Method::POST,
+            "/0/private/AddOrder",
+            None,
+            "nonce=1&pair=XBTUSDT&type=buy&ordertype=limit&volume=0.01&price=1000",
+        );
+        let id = a["result"]["txid"][0].as_str().unwrap().to_string();
+        let r = call(
+            &p,
+            Method::POST,
+            "/0/private/AmendOrder",
+            None,
+            &format!("nonce=2&txid={id}&order_qty=0.02&limit_price=1100"),
+        );
+        assert!(r["result"]["amend_id"].is_string(), "{r}");
+        let o = call(&p, Method::POST, "/0/private/OpenOrders", None, "nonce=3");
+        assert_eq!(o["result"]["open"][&id]["vol"], "0.02000000", "{o}");
+        let r = call(
+            &p,
+            Method::POST,
+            "/0/private/EditOrder",
+            None,
+            &format!("nonce=4&txid={id}&pair=XBTUSDT&volume=0.03&price=1200"),
+        );
+        let new_id = r["result"]["txid"].as_str().unwrap().to_string();
+        assert_ne!(new_id, id);
+        assert_eq!(r["result"]["originaltxid"], id.as_str());
+        let o = call(&p, Method::POST, "/0/private/OpenOrders", None, "nonce=5");
+        let open = o["result"]["open"].as_object().unwrap();
+        assert_eq!(open.len(), 1, "{o}");
+        assert_eq!(open[&new_id]["vol"], "0.03000000", "{o}");
+        let e = call(
+            &p,
+            Method::POST,
+            "/0/private/AmendOrder",
+            None,
+            &format!("nonce=6&txid={id}&order_qty=0.02"),
+        );
+        assert_eq!(e["error"][0], "EOrder:Unknown order");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! endpoints require `OK-ACCESS-KEY`, which names the paper account. Only SPOT
 //! instruments exist here (the simulated market has no perpetuals): SWAP
 //! orders are refused by the adapter (contract value unknown) before they come here.
+//! `amend-order` changes a resting order in place (same `ordId`, `newSz` the
+//! new total); one that becomes marketable fills.
 
 use bytes::Bytes;
 use http::Method;
@@ -605,6 +607,78 @@ mod tests {
                 .any(|x| &*x.asset == "BTC" && x.total == Fixed::parse("0.01").unwrap()),
             "{b}"
         );
+    }
+
+    #[test]
+    fn amends_change_the_resting_order_in_place_and_fill_when_marketable() {
+        let (p, _) = paper();
+        let (_, a) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/order",
+            None,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.01","px":"1000","clOrdId":"pa1"}"#,
+        );
+        let id = a["data"][0]["ordId"].as_str().unwrap().to_string();
+        let (_, r) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            r#"{"instId":"BTC-USDT","clOrdId":"pa1","newSz":"0.02","reqId":"q1"}"#,
+        );
+        assert_eq!(r["code"], "0", "{r}");
+        assert_eq!(
+            (
+                r["data"][0]["ordId"].as_str(),
+                r["data"][0]["reqId"].as_str()
+            ),
+            (Some(id.as_str()), Some("q1"))
+        );
+        let (_, l) = call(&p, Method::GET, "/api/v5/trade/orders-pending", None, "");
+        assert_eq!(l["data"][0]["sz"], "0.02", "{l}");
+        assert_eq!(l["data"][0]["ordId"], id.as_str());
+        // Unknown order: OKX's amend-failed code, nothing changed.
+        let (_, r) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            r#"{"instId":"BTC-USDT","ordId":"999999","newSz":"0.02"}"#,
+        );
+        assert_eq!(
+            (r["code"].as_str(), r["data"][0]["sCode"].as_str()),
+            (Some("1"), Some("51503"))
+        );
+        // A price through the market makes it marketable: it fills.
+        let (_, t) = call(
+            &p,
+            Method::GET,
+            "/api/v5/market/ticker",
+            Some("instId=BTC-USDT"),
+            "",
+        );
+        let last: f64 = t["data"][0]["last"].as_str().unwrap().parse().unwrap();
+        let (_, r) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            &format!(
+                r#"{{"instId":"BTC-USDT","ordId":"{id}","newPx":"{:.2}"}}"#,
+                last * 1.01
+            ),
+        );
+        assert_eq!(r["code"], "0", "{r}");
+        let (_, o) = call(
+            &p,
+            Method::GET,
+            "/api/v5/trade/order",
+            Some(&format!("instId=BTC-USDT&ordId={id}")),
+            "",
+        );
+        assert_eq!(o["data"][0]["state"], "filled", "{o}");
+        assert_eq!(o["data"][0]["accFillSz"], "0.02", "{o}");
     }
 
     #[test]
