@@ -275,33 +275,33 @@ impl Book {
     /// the instrument is known, else by a scan (Kraken `AmendOrder` names no
     /// pair; amends are rare and open orders bounded).
     pub fn find_ref(&self, venue: &str, symbol: Option<&Symbol>, r: &OrderRef) -> Option<u64> {
-        let found = match symbol {
-            Some(symbol) => self.open.find_ref(symbol, r),
-            None => {
-                // Without the instrument an id could name orders on two
-                // instruments (client ids are per instrument on some venues):
-                // ambiguous means not found.
-                let hits: Vec<&OpenOrder> = self
-                    .open
-                    .iter()
-                    .filter(|o| o.on_venue(venue))
-                    .filter(|o| match r {
-                        OrderRef::ExchangeId(id) => o.exchange_order_id == Some(*id),
-                        OrderRef::ClientId(c) => o.client_order_id.as_deref() == Some(&**c),
-                    })
-                    .collect();
-                if hits.iter().any(|o| o.symbol != hits[0].symbol) {
-                    return None;
-                }
-                // An order and its pending amend share ids: the newest
-                // reservation (the amend) is the order as the bot last asked.
-                let best = hits.iter().max_by_key(|o| o.reservation);
-                best.map(|o| o.reservation)
-            }
-        }?;
-        self.open
-            .get(found)
+        // The index keys ids by instrument only: an id another venue also
+        // uses may point there, and then the scan below finds this venue's.
+        if let Some(res) = symbol
+            .and_then(|s| self.open.find_ref(s, r))
+            .filter(|res| self.open.get(*res).is_some_and(|o| o.on_venue(venue)))
+        {
+            return Some(res);
+        }
+        // Without the instrument (or when the index named another venue's
+        // order), scan. An id naming orders on two instruments is ambiguous:
+        // not found. An order and its pending amend share ids: the newest
+        // reservation (the amend) is the order as the bot last asked for it.
+        let hits: Vec<&OpenOrder> = self
+            .open
+            .iter()
             .filter(|o| o.on_venue(venue))
+            .filter(|o| symbol.is_none_or(|s| *s == o.symbol))
+            .filter(|o| match r {
+                OrderRef::ExchangeId(id) => o.exchange_order_id == Some(*id),
+                OrderRef::ClientId(c) => o.client_order_id.as_deref() == Some(&**c),
+            })
+            .collect();
+        if hits.iter().any(|o| o.symbol != hits[0].symbol) {
+            return None;
+        }
+        hits.iter()
+            .max_by_key(|o| o.reservation)
             .map(|o| o.reservation)
     }
 
