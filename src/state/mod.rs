@@ -1144,7 +1144,11 @@ impl Engine {
                         continue;
                     }
                 }
-                let Some(o) = book.find(r).and_then(|res| book.open.get(res)) else {
+                let Some(o) = book
+                    .find(r)
+                    .and_then(|res| book.open.get(res))
+                    .filter(|o| o.on_venue(&venue.name))
+                else {
                     continue;
                 };
                 if o.executed_qty == r.executed_qty
