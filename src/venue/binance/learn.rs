@@ -277,6 +277,8 @@ pub fn learn_contract(contract: Contract, action: &Action, status: u16, body: &[
         Action::Cancel { .. } | Action::CancelAll { .. } | Action::CancelBatch => {
             learned.reports = orders(body, true, contract)
         }
+        // Binance's amend names the side: it is parsed as `Action::Amend`.
+        Action::AmendRef(_) => {}
         Action::Observe(Observation::OpenOrders { symbol }) => {
             if let Ok(list) = serde_json::from_slice::<Vec<WireOrder>>(body) {
                 learned.reports = list
