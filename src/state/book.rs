@@ -8,7 +8,7 @@
 //! quote (base += qty, quote -= qty x entry price), which gives a linear
 //! contract's exposure and, marked to market, its P&L.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::clock::MS_PER_DAY;
@@ -152,12 +152,13 @@ pub struct Book {
     pub open: OpenOrders,
     pub next_reservation: u64,
     /// One shared allocation per remembered id (set and queue hold the same `Arc`).
-    client_ids: HashSet<Arc<str>>,
+    client_ids: hashbrown::HashSet<Arc<str>>,
     client_id_order: VecDeque<Arc<str>>,
     /// (fingerprint, ts_ms) of recently accepted orders, oldest first, and the
     /// latest time each fingerprint was seen: the duplicate check is one probe.
     recent: VecDeque<(u64, i64)>,
-    recent_last_ms: HashMap<u64, i64>,
+    /// hashbrown (foldhash): probed on every order; see open_orders.rs.
+    recent_last_ms: hashbrown::HashMap<u64, i64>,
     pub trading_state: TradingState,
     pub trading_state_why: String,
     /// Holdings changes from fills only, never replaced by balance answers:
@@ -178,10 +179,10 @@ impl Default for Book {
             positions: HashMap::new(),
             open: OpenOrders::default(),
             next_reservation: 1,
-            client_ids: HashSet::new(),
+            client_ids: hashbrown::HashSet::new(),
             client_id_order: VecDeque::new(),
             recent: VecDeque::new(),
-            recent_last_ms: HashMap::new(),
+            recent_last_ms: hashbrown::HashMap::new(),
             trading_state: TradingState::Active,
             trading_state_why: String::new(),
             fill_deltas: HashMap::new(),

@@ -5,8 +5,14 @@
 //! indexes updated on every change, so nothing on the order path scans the
 //! orders: a bot with thousands of resting orders costs what one with five does.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+// hashbrown's map: its default hasher (foldhash) costs a fraction of std's
+// SipHash per probe, and `Equivalent` lets an answer's borrowed ids look an
+// order up without building an owned key. The maps are bounded by the open
+// orders an account may hold, and their keys come from the account's own bot.
+use hashbrown::{Equivalent, HashMap};
 
 use super::book::{OpenExposure, OpenOrder};
 use crate::model::{Fixed, OrderRef, OrderReport, Side, Symbol};
@@ -45,21 +51,21 @@ impl OpenOrders {
     /// The reservation an answer refers to.
     pub fn find(&self, r: &OrderReport) -> Option<u64> {
         if let Some(id) = r.exchange_order_id {
-            if let Some(res) = self.by_exchange_id.get(&(r.symbol.clone(), id)) {
+            if let Some(res) = self.by_exchange_id.get(&ExchangeKey(r.symbol.as_str(), id)) {
                 return Some(*res);
             }
         }
-        let cid = r.client_order_id.as_ref()?;
+        let cid = r.client_order_id.as_deref()?;
         self.by_client_id
-            .get(&(r.symbol.clone(), cid.clone()))
+            .get(&ClientKey(r.symbol.as_str(), cid))
             .copied()
     }
 
     /// The reservation an id on one instrument names.
     pub fn find_ref(&self, symbol: &Symbol, r: &OrderRef) -> Option<u64> {
         match r {
-            OrderRef::ExchangeId(id) => self.by_exchange_id.get(&(symbol.clone(), *id)),
-            OrderRef::ClientId(c) => self.by_client_id.get(&(symbol.clone(), c.clone())),
+            OrderRef::ExchangeId(id) => self.by_exchange_id.get(&ExchangeKey(symbol.as_str(), *id)),
+            OrderRef::ClientId(c) => self.by_client_id.get(&ClientKey(symbol.as_str(), c)),
         }
         .copied()
     }
@@ -99,13 +105,13 @@ impl OpenOrders {
     /// (an amend's new reservation takes over the ids of the order it replaces).
     fn unindex(&mut self, o: &OpenOrder) {
         if let Some(id) = o.exchange_order_id {
-            let k = (o.symbol.clone(), id);
+            let k = ExchangeKey(o.symbol.as_str(), id);
             if self.by_exchange_id.get(&k) == Some(&o.reservation) {
                 self.by_exchange_id.remove(&k);
             }
         }
         if let Some(cid) = &o.client_order_id {
-            let k = (o.symbol.clone(), cid.clone());
+            let k = ClientKey(o.symbol.as_str(), cid);
             if self.by_client_id.get(&k) == Some(&o.reservation) {
                 self.by_client_id.remove(&k);
             }
@@ -136,5 +142,53 @@ impl OpenOrders {
         let out = f(&mut o);
         self.insert(o);
         Some(out)
+    }
+}
+
+/// A borrowed `(Symbol, i64)` key. Hashes exactly as the owned tuple does
+/// (`Symbol` hashes as its `str`), as `Equivalent` requires.
+#[derive(Hash)]
+struct ExchangeKey<'a>(&'a str, i64);
+
+impl Equivalent<(Symbol, i64)> for ExchangeKey<'_> {
+    fn equivalent(&self, key: &(Symbol, i64)) -> bool {
+        self.1 == key.1 && self.0 == key.0.as_str()
+    }
+}
+
+/// A borrowed `(Symbol, Box<str>)` key, hashing as the owned tuple does.
+#[derive(Hash)]
+struct ClientKey<'a>(&'a str, &'a str);
+
+impl Equivalent<(Symbol, Box<str>)> for ClientKey<'_> {
+    fn equivalent(&self, key: &(Symbol, Box<str>)) -> bool {
+        self.1 == &*key.1 && self.0 == key.0.as_str()
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    /// `Equivalent` lookups are only correct if a borrowed key hashes as the
+    /// owned one does.
+    #[test]
+    fn borrowed_keys_hash_as_owned_keys() {
+        let h = hashbrown::DefaultHashBuilder::default();
+        for (sym, id, cid) in [
+            ("BTCUSDT", 7i64, "abc"),
+            ("", -1, ""),
+            ("X-Y", i64::MAX, "é"),
+        ] {
+            assert_eq!(
+                h.hash_one(ExchangeKey(sym, id)),
+                h.hash_one((Symbol::new(sym), id))
+            );
+            assert_eq!(
+                h.hash_one(ClientKey(sym, cid)),
+                h.hash_one((Symbol::new(sym), Box::<str>::from(cid)))
+            );
+        }
     }
 }
