@@ -8,6 +8,12 @@
 //! admin resumes it) and logs limit utilisation crossing the alert levels.
 //! Missing prices or history mean no snapshot: orders under portfolio limits
 //! then fail closed.
+//!
+//! Also owns how much of a core the task may use ([`Pacing`]: the least idle
+//! time after each pass, on the pass's CPU time) and where its thread runs
+//! ([`RiskCpu`], [`place_risk_thread`]: nice 19, pinned with 3 or more CPUs).
+//! It must not touch the order path: the order path only reads what it
+//! publishes to the risk board.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
