@@ -121,11 +121,30 @@ pub fn start(
         }
         tracing::info!(assets = loaded.len(), dir = %dir.display(), "price history loaded from CSV");
     }
+    // With 3 or more CPUs the risk thread gets one of its own (see RiskCpu);
+    // the workers keep off it only when they are fewer than the CPUs, so no
+    // worker loses a core to a thread that is idle most of the time.
+    let allowed_cpus = crate::risk::task::allowed_cpus();
+    let risk_cpu = config.risk.cpu.choose(&allowed_cpus);
+    let worker_cpus: Option<Arc<Vec<usize>>> = match (config.risk.cpu, risk_cpu) {
+        (crate::risk::task::RiskCpu::Auto, Some(c)) if config.workers < allowed_cpus.len() => Some(
+            Arc::new(allowed_cpus.iter().copied().filter(|&x| x != c).collect()),
+        ),
+        _ => None,
+    };
+    if let Some(c) = risk_cpu {
+        tracing::info!(
+            cpu = c,
+            workers_keep_off = worker_cpus.is_some(),
+            "risk thread pinned"
+        );
+    }
     let risk_thread = spawn_risk_task(
         engine.clone(),
         history.clone(),
         config.risk.clone(),
         market.clone(),
+        risk_cpu,
     )?;
 
     // Listeners: the first bind fixes the port (0 in tests); other workers reuse it.
@@ -236,7 +255,11 @@ pub fn start(
         per_worker.into_iter().zip(proxy_url_per_worker).enumerate()
     {
         let shared = shared.clone();
+        let cpus = worker_cpus.clone();
         let handle = spawn_runtime_thread(format!("riskgate-worker-{i}"), move || {
+            if let Some(cpus) = &cpus {
+                crate::risk::task::pin_this_thread(cpus);
+            }
             proxy::run_worker(shared, listeners, proxy_url_listener)
         })?;
         workers.push(handle);
@@ -434,13 +457,14 @@ fn spawn_risk_task(
     history: Arc<History>,
     config: crate::config::RiskConfig,
     market: Option<SharedMarket>,
+    cpu: Option<usize>,
 ) -> Result<JoinHandle<()>, StartError> {
     let wake = engine.risk_wake.clone();
     let task = RiskTask::new(engine, history.clone(), config);
     std::thread::Builder::new()
         .name("riskgate-risk".into())
         .spawn(move || {
-            lower_this_thread_priority();
+            crate::risk::task::place_risk_thread(cpu);
             task.run(wake, || {
                 if let Some(m) = &market {
                     let series: Vec<(String, Vec<f64>)> = {
@@ -456,17 +480,6 @@ fn spawn_risk_task(
             })
         })
         .map_err(|e| StartError::Other(format!("cannot spawn risk thread: {e}")))
-}
-
-/// The risk pass is heavy (tens of ms of CPU) and never urgent: at nice 19 the
-/// order-path workers preempt it whenever they share a core, while it still
-/// makes progress under sustained load (a snapshot that stopped updating would
-/// make portfolio rules refuse orders).
-fn lower_this_thread_priority() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
-        tracing::warn!(error = %e, "risk thread: could not lower its priority");
-    }
 }
 
 /// Live and shadow mode: fetches daily bars for the assets the risk task needs.

@@ -49,7 +49,9 @@ fn start_in(
         .extra(portfolio)
         .build();
     let mut tail = String::from(
-        "[risk]\ninterval_s = 3600\nmonte_carlo_sims = 1000\n\n\
+        // No duty-cycle pause: debug-build passes are slow and the tests wait
+        // for fresh snapshots (pacing has its own tests in risk::task).
+        "[risk]\ninterval_s = 3600\nmonte_carlo_sims = 1000\nmax_duty_cycle_pct = 100.0\n\n\
          [paper]\nstarting_balances = { USDT = 10000000.0 }\n",
     );
     let mut env = extra_env;

@@ -98,6 +98,17 @@ struct RiskSection {
     universe: Vec<Spanned<String>>,
     history_dir: Option<Spanned<String>>,
     history_refresh_s: Option<Spanned<f64>>,
+    fill_debounce_s: Option<Spanned<f64>>,
+    max_duty_cycle_pct: Option<Spanned<f64>>,
+    cpu: Option<Spanned<CpuSetting>>,
+}
+
+/// `[risk] cpu`: `"auto"`, `"off"` or a CPU index.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CpuSetting {
+    Name(String),
+    Index(i64),
 }
 
 #[derive(Deserialize, Default)]
@@ -199,6 +210,10 @@ pub struct RiskConfig {
     pub history_dir: Option<PathBuf>,
     /// Live/shadow: how often daily klines are fetched again.
     pub history_refresh: Duration,
+    /// Least idle time between passes (`fill_debounce_s`, `max_duty_cycle_pct`).
+    pub pacing: crate::risk::task::Pacing,
+    /// Where the risk thread runs (`cpu`).
+    pub cpu: crate::risk::task::RiskCpu,
 }
 
 /// The frozen configuration.
@@ -569,6 +584,47 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
             7.0 * 86_400.0,
             3600.0,
         ),
+        pacing: crate::risk::task::Pacing {
+            fill_debounce: c.secs(
+                &file.risk.fill_debounce_s,
+                "fill_debounce_s",
+                3600.0,
+                crate::risk::task::Pacing::DEFAULT
+                    .fill_debounce
+                    .as_secs_f64(),
+            ),
+            max_duty_cycle_pct: match &file.risk.max_duty_cycle_pct {
+                Some(v) if !(v.get_ref().is_finite() && (1.0..=100.0).contains(v.get_ref())) => {
+                    c.err(
+                        v,
+                        format!(
+                            "max_duty_cycle_pct = {}: must be between 1 and 100",
+                            v.get_ref()
+                        ),
+                    );
+                    crate::risk::task::Pacing::DEFAULT.max_duty_cycle_pct
+                }
+                Some(v) => *v.get_ref(),
+                None => crate::risk::task::Pacing::DEFAULT.max_duty_cycle_pct,
+            },
+        },
+        cpu: match &file.risk.cpu {
+            None => crate::risk::task::RiskCpu::Auto,
+            Some(v) => match v.get_ref() {
+                CpuSetting::Name(n) if n == "auto" => crate::risk::task::RiskCpu::Auto,
+                CpuSetting::Name(n) if n == "off" => crate::risk::task::RiskCpu::Off,
+                CpuSetting::Index(i) if (0..1024).contains(i) => {
+                    crate::risk::task::RiskCpu::Cpu(*i as usize)
+                }
+                _ => {
+                    c.err(
+                        v,
+                        "cpu: must be \"auto\", \"off\" or a CPU index (0 to 1023)".to_string(),
+                    );
+                    crate::risk::task::RiskCpu::Auto
+                }
+            },
+        },
     };
 
     let admin_listen = match &file.admin {

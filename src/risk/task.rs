@@ -8,6 +8,12 @@
 //! admin resumes it) and logs limit utilisation crossing the alert levels.
 //! Missing prices or history mean no snapshot: orders under portfolio limits
 //! then fail closed.
+//!
+//! Also owns how much of a core the task may use ([`Pacing`]: the least idle
+//! time after each pass, on the pass's CPU time) and where its thread runs
+//! ([`RiskCpu`], [`place_risk_thread`]: nice 19, pinned with 3 or more CPUs).
+//! It must not touch the order path: the order path only reads what it
+//! publishes to the risk board.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,9 +46,6 @@ const DRAWDOWN_WHY_PREFIX: &str = "drawdown ";
 pub const VOL_SCALING_EWMA_LAMBDA: f64 = 0.94;
 /// Equity samples kept per account.
 const MAX_EQUITY_SAMPLES: usize = 2000;
-/// Shortest gap between two recomputes triggered by fills (orders under
-/// portfolio limits wait for the snapshot that includes a new position).
-const MIN_RECOMPUTE_GAP: Duration = Duration::from_millis(200);
 
 /// Wakes the task early (after fills) and stops it.
 #[derive(Default)]
@@ -66,11 +69,143 @@ impl Wake {
     /// Waits up to `timeout` for a notification; false once stopped.
     fn wait(&self, timeout: Duration) -> bool {
         let mut p = self.pending.lock();
-        if !*p {
+        if !*p && !self.stop.load(Ordering::SeqCst) {
             self.cv.wait_for(&mut p, timeout);
         }
         *p = false;
         !self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Stays idle for `d` whatever is notified (a notification stays pending
+    /// for the next [`Wake::wait`]); returns early, false, once stopped.
+    fn pause(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let mut p = self.pending.lock();
+        while !self.stop.load(Ordering::SeqCst) {
+            if self.cv.wait_until(&mut p, deadline).timed_out() {
+                break;
+            }
+        }
+        !self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// CPU time the calling thread has used (Linux `/proc/thread-self/schedstat`;
+/// None where unavailable). Pacing counts CPU, not wall time: on a busy
+/// machine a nice-19 pass takes longer by the clock without using more of a
+/// core, and must not be paced as if it did.
+pub fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns = text.split_whitespace().next()?.parse::<u64>().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Which CPU the risk thread runs on (`[risk] cpu`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RiskCpu {
+    /// With at least 3 CPUs available to the process, the last of them (and,
+    /// when there are fewer workers than CPUs, the workers keep off it);
+    /// with 1 or 2, not pinned: a pinned risk thread would then share its
+    /// core with a worker anyway, and nice 19 already lets the worker preempt it.
+    #[default]
+    Auto,
+    /// Not pinned.
+    Off,
+    /// This CPU (an index as in `taskset`).
+    Cpu(usize),
+}
+
+impl RiskCpu {
+    /// The CPU to pin the risk thread to, given the CPUs the process may use.
+    pub fn choose(self, allowed: &[usize]) -> Option<usize> {
+        match self {
+            RiskCpu::Off => None,
+            RiskCpu::Cpu(c) => Some(c),
+            RiskCpu::Auto => (allowed.len() >= 3)
+                .then(|| allowed.last().copied())
+                .flatten(),
+        }
+    }
+}
+
+/// The CPUs this process may run on, ascending (empty if unknown or not Linux).
+pub fn allowed_cpus() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    if let Ok(set) = rustix::thread::sched_getaffinity(None) {
+        return (0..rustix::thread::CpuSet::MAX_CPU)
+            .filter(|&c| set.is_set(c))
+            .collect();
+    }
+    Vec::new()
+}
+
+/// Restricts the calling thread to `cpus` (Linux; elsewhere nothing). A failure is logged, not fatal.
+pub fn pin_this_thread(cpus: &[usize]) {
+    #[cfg(target_os = "linux")]
+    {
+        let mut set = rustix::thread::CpuSet::new();
+        for &c in cpus
+            .iter()
+            .filter(|&&c| c < rustix::thread::CpuSet::MAX_CPU)
+        {
+            set.set(c);
+        }
+        if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
+            tracing::warn!(error = %e, ?cpus, "could not set this thread's CPU affinity");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpus;
+}
+
+/// Called on the risk thread before [`RiskTask::run`] (and by the bench on
+/// its stand-in thread): nice 19, and pinned to `cpu` if given.
+///
+/// A pass is tens of ms of CPU and never urgent: at nice 19 the order-path
+/// workers preempt it whenever they share a core, while it still makes
+/// progress under sustained load (a snapshot that stopped updating would make
+/// portfolio rules refuse orders).
+pub fn place_risk_thread(cpu: Option<usize>) {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::warn!(error = %e, "risk thread: could not lower its priority");
+    }
+    if let Some(c) = cpu {
+        pin_this_thread(&[c]);
+    }
+}
+
+/// How often the task may recompute: the bound on its share of a core.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pacing {
+    /// Shortest idle time between the end of a pass and the start of a pass
+    /// triggered by fills (`[risk] fill_debounce_s`): a burst of fills makes
+    /// one pass, not one per fill.
+    pub fill_debounce: Duration,
+    /// Most of one core the passes may use (`[risk] max_duty_cycle_pct`): after a
+    /// pass that used `t` of CPU, the task stays idle at least `t·(100 − p)/p`,
+    /// so slow passes (many accounts, debug builds) space themselves out.
+    pub max_duty_cycle_pct: f64,
+}
+
+impl Pacing {
+    /// The shipped defaults: 200 ms debounce, at most 20 % of a core.
+    pub const DEFAULT: Pacing = Pacing {
+        fill_debounce: Duration::from_millis(200),
+        max_duty_cycle_pct: 20.0,
+    };
+
+    /// Least idle time after a pass that used `pass` of CPU, before the next
+    /// one starts (whether fills or the interval ask for it).
+    pub fn min_idle_after(&self, pass: Duration) -> Duration {
+        let duty = (self.max_duty_cycle_pct / 100.0).clamp(0.01, 1.0);
+        self.fill_debounce.max(pass.mul_f64((1.0 - duty) / duty))
+    }
+}
+
+impl Default for Pacing {
+    fn default() -> Pacing {
+        Pacing::DEFAULT
     }
 }
 
@@ -102,20 +237,24 @@ impl RiskTask {
 
     /// Runs until `wake.stop()`. `before_each` refreshes inputs (e.g. paper history).
     pub fn run(mut self, wake: Arc<Wake>, before_each: impl Fn()) {
-        let mut last = Instant::now() - self.config.interval;
         loop {
             before_each();
             let started = Instant::now();
+            let cpu_before = thread_cpu_time();
             self.compute_and_publish();
             telemetry::risk_compute_duration(started.elapsed().as_secs_f64());
-            last = last.max(started);
-            if !wake.wait(self.config.interval) {
+            // Under sustained fills every pass would be followed at once by the
+            // next: the pause bounds the task's share of a core (see Pacing).
+            // Fills notified during it start the next pass right after it.
+            let pass_cpu = match (cpu_before, thread_cpu_time()) {
+                (Some(a), Some(b)) => b.saturating_sub(a),
+                _ => started.elapsed(),
+            };
+            if !wake.pause(self.config.pacing.min_idle_after(pass_cpu)) {
                 break;
             }
-            // Fills can come in bursts: recompute at most once per MIN_RECOMPUTE_GAP.
-            let since = last.elapsed();
-            if since < MIN_RECOMPUTE_GAP {
-                std::thread::sleep(MIN_RECOMPUTE_GAP - since);
+            if !wake.wait(self.config.interval.saturating_sub(started.elapsed())) {
+                break;
             }
         }
     }
@@ -461,4 +600,89 @@ fn net_exposure_qty(book: &BookSnapshot, asset: &str) -> f64 {
         })
         .sum();
     held + open
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacing_keeps_the_debounce_for_short_passes_and_the_duty_cycle_for_long_ones() {
+        let p = Pacing::DEFAULT;
+        // 40 ms pass: 20 % duty cycle asks for 160 ms idle, under the 200 ms debounce.
+        assert_eq!(
+            p.min_idle_after(Duration::from_millis(40)),
+            Duration::from_millis(200)
+        );
+        // 500 ms pass (10 accounts): 2 s idle, so passes use at most 20 % of a core.
+        assert_eq!(
+            p.min_idle_after(Duration::from_millis(500)),
+            Duration::from_secs(2)
+        );
+        let all = Pacing {
+            fill_debounce: Duration::ZERO,
+            max_duty_cycle_pct: 100.0,
+        };
+        assert_eq!(all.min_idle_after(Duration::from_secs(1)), Duration::ZERO);
+    }
+
+    #[test]
+    fn auto_pins_only_with_three_cpus_or_more() {
+        assert_eq!(RiskCpu::Auto.choose(&[0, 1]), None);
+        assert_eq!(RiskCpu::Auto.choose(&[0, 1, 2, 3]), Some(3));
+        assert_eq!(RiskCpu::Auto.choose(&[]), None);
+        assert_eq!(RiskCpu::Off.choose(&[0, 1, 2, 3]), None);
+        assert_eq!(RiskCpu::Cpu(1).choose(&[0, 1]), Some(1));
+    }
+
+    #[test]
+    fn pause_ends_at_once_when_stopped_and_keeps_notifications_pending() {
+        let w = Wake::default();
+        w.notify();
+        // A zero pause returns; the notification is still there for wait().
+        assert!(w.pause(Duration::ZERO));
+        assert!(w.wait(Duration::from_secs(3600)));
+        w.stop();
+        assert!(!w.pause(Duration::from_secs(3600)));
+        assert!(!w.wait(Duration::from_secs(3600)));
+    }
+
+    fn parse(risk: &str) -> Result<crate::config::Config, String> {
+        crate::config::parse(
+            std::path::Path::new("riskgate.toml"),
+            &format!(
+                "mode = \"paper\"\n[[venues]]\nname = \"b\"\nkind = \"binance-spot\"\nlisten = \"127.0.0.1:0\"\n[risk]\n{risk}"
+            ),
+            &crate::config::Env::from_pairs(&[]),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn config_reads_pacing_and_cpu_and_refuses_bad_values_with_their_position() {
+        let c = parse("fill_debounce_s = 0.5\nmax_duty_cycle_pct = 10\ncpu = 3\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.risk.pacing.fill_debounce, Duration::from_millis(500));
+        assert_eq!(c.risk.pacing.max_duty_cycle_pct, 10.0);
+        assert_eq!(c.risk.cpu, RiskCpu::Cpu(3));
+        let d = parse("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.risk.pacing, Pacing::DEFAULT);
+        assert_eq!(d.risk.cpu, RiskCpu::Auto);
+        assert_eq!(
+            parse("cpu = \"off\"\n")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .risk
+                .cpu,
+            RiskCpu::Off
+        );
+        let e = parse("cpu = \"fast\"\n").expect_err("refused");
+        assert!(e.contains("riskgate.toml:7:7") && e.contains("cpu"), "{e}");
+        let e = parse("max_duty_cycle_pct = 0\n").expect_err("refused");
+        assert!(
+            e.contains("riskgate.toml:7:") && e.contains("max_duty_cycle_pct"),
+            "{e}"
+        );
+        let e = parse("fill_debounce_s = -1\n").expect_err("refused");
+        assert!(e.contains("fill_debounce_s"), "{e}");
+    }
 }
