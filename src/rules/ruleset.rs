@@ -174,6 +174,9 @@ pub struct AccountRules {
     pub default_symbol: SymbolRules,
     /// None: no portfolio limits for this account.
     pub portfolio: Option<PortfolioRules>,
+    /// Check the venue's exchange filters (lot step, tick, min/max quantity and
+    /// notional) before forwarding; unknown filters refuse the order. Off by default.
+    pub exchange_filters: bool,
 }
 
 impl AccountRules {
