@@ -216,6 +216,13 @@ pub fn limit_utilization(account: &str, limit: &'static str, ratio: f64) {
     gauge!(LIMIT_UTILIZATION, "account" => account.to_string(), "limit" => limit).set(ratio);
 }
 
+/// `riskgate_limit_utilization_ratio{limit="exchange:<exchange>"}` for an
+/// `[exchange_limits]` entry. Only configured exchanges (a closed set: one per
+/// venue kind) are published, so the label stays bounded.
+pub fn exchange_limit_utilization(account: &str, exchange: &str, ratio: f64) {
+    gauge!(LIMIT_UTILIZATION, "account" => account.to_string(), "limit" => format!("exchange:{exchange}")).set(ratio);
+}
+
 pub fn alert(account: &str, limit: &'static str) {
     counter!(ALERTS_TOTAL, "account" => account.to_string(), "limit" => limit).increment(1);
 }
