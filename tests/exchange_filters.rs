@@ -241,3 +241,83 @@ fn status_shows_each_exchange_limit_with_its_use() {
     assert_eq!(coinbase["used_usd"], 0.0);
     assert_eq!(limits.len(), 2, "{limits:?}");
 }
+
+/// The reference price of BTCUSDT with two decimals, times `factor`.
+fn btc_price(g: &Gateway, factor: f64) -> String {
+    let p = g.app().engine.prices.get("BTCUSDT").expect("price").price;
+    format!("{:.2}", p.to_f64() * factor)
+}
+
+#[test]
+fn paper_bybit_refuses_off_step_quantities_in_bybit_shape_for_spot_and_linear() {
+    use support::mock_bybit::bybit_post;
+    let g = support::venue_gateway::paper_venue("bybit-v5", "bybit", &rules_on(), "BTCUSDT");
+    let px = btc_price(&g, 1.0);
+    for (category, name, on_step) in [
+        ("spot", "lotSizeFilter.basePrecision", "0.0012"),
+        ("linear", "lotSizeFilter.qtyStep", "0.0013"),
+    ] {
+        let body = format!(
+            r#"{{"category":"{category}","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.00012345","price":"{px}","timeInForce":"GTC"}}"#
+        );
+        let r = g.send(&bybit_post("/v5/order/create", &body));
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        assert_eq!(
+            r.header("x-riskgate-rule"),
+            Some("exchange_filter_qty_step")
+        );
+        let j = r.json();
+        assert_eq!(j["retCode"], 170210, "{j}");
+        assert_eq!(
+            j["retMsg"],
+            format!("New order rejected. riskgate: exchange_filter_qty_step: quantity 0.00012345 is not a multiple of step 0.00001 (BTCUSDT {name})")
+        );
+        // On step: placed by the paper exchange.
+        let ok = body.replace("0.00012345", on_step);
+        let r = g.send(&bybit_post("/v5/order/create", &ok));
+        assert_eq!(r.json()["retCode"], 0, "{category}: {}", r.body_text());
+    }
+}
+
+#[test]
+fn paper_okx_and_kraken_refuse_in_their_own_shapes() {
+    use support::mock_kraken::kraken_request;
+    use support::mock_okx::okx_request;
+    let okx = support::venue_gateway::paper_venue("okx-v5", "okx", &rules_on(), "BTCUSDT");
+    let body = format!(
+        r#"{{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.00012345","px":"{}","clOrdId":"f1"}}"#,
+        btc_price(&okx, 1.0)
+    );
+    let r = okx.send(&okx_request("POST", "/api/v5/trade/order", &body));
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    assert_eq!(
+        r.header("x-riskgate-rule"),
+        Some("exchange_filter_qty_step")
+    );
+    let j = r.json();
+    assert_eq!(j["code"], "1", "{j}");
+    assert_eq!(
+        j["data"][0]["sMsg"],
+        "riskgate: exchange_filter_qty_step: quantity 0.00012345 is not a multiple of step 0.00001 (BTCUSDT lotSz)"
+    );
+
+    // Paper Kraken publishes lot_decimals 8 (any volume is on step) and its tick size.
+    let kraken = support::venue_gateway::paper_venue("kraken", "kraken", &rules_on(), "BTCUSDT");
+    let px = format!("{}5", btc_price(&kraken, 1.0));
+    let r = kraken.send(&kraken_request(
+        "/0/private/AddOrder",
+        1_717_243_200_000,
+        &format!("pair=XBTUSDT&type=buy&ordertype=limit&volume=0.00012345&price={px}"),
+    ));
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    assert_eq!(
+        r.header("x-riskgate-rule"),
+        Some("exchange_filter_price_tick")
+    );
+    let e = r.json()["error"][0].as_str().unwrap().to_string();
+    assert!(
+        e.starts_with("EOrder:Invalid order:riskgate: exchange_filter_price_tick: price ")
+            && e.ends_with("is not a multiple of tick 0.01 (BTCUSDT tick_size)"),
+        "{e}"
+    );
+}
