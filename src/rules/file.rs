@@ -1055,5 +1055,7 @@ mod tests {
         let r = load_dir(&dir, &[], &EnvOverrides::default(), 1).unwrap();
         assert!(r.files.len() >= 2);
         assert!(!r.symbol_allowed("LUNAUSDT"));
+        assert_eq!(r.exchange_limit_pct("okx"), Some(10.0));
+        assert!(!r.account(None).exchange_filters, "off by default");
     }
 }
