@@ -635,6 +635,10 @@ fn load_paper_filters(
 
 /// Live and shadow mode: fetches the venue's public instrument lists (its
 /// exchange filters) at start, retries until they load, then refreshes them.
+/// While no account has `exchange_filters` on (the default), nothing is
+/// fetched: an exchange's full instrument list is heavy (Binance spot's is
+/// megabytes and costs request weight); a reload that turns them on is seen
+/// within `FILTERS_RETRY`.
 async fn poll_filters(
     venue_name: Arc<str>,
     adapter: Arc<dyn venue::Venue>,
@@ -647,6 +651,10 @@ async fn poll_filters(
     }
     let action = Action::Observe(Observation::Instruments);
     loop {
+        if !engine.rules.load().exchange_filters_on() {
+            tokio::time::sleep(FILTERS_RETRY).await;
+            continue;
+        }
         let mut all_loaded = true;
         for path in paths {
             match proxy::upstream::get_once(&target, path).await {

@@ -232,6 +232,12 @@ impl RuleSet {
             .copied()
     }
 
+    /// Whether any account checks exchange filters (else riskgate does not
+    /// fetch the venues' instrument lists at all).
+    pub fn exchange_filters_on(&self) -> bool {
+        self.default_account.exchange_filters || self.accounts.values().any(|a| a.exchange_filters)
+    }
+
     pub fn sector_of(&self, asset: &str) -> Option<&str> {
         self.sectors.get(asset).map(|s| &**s)
     }
