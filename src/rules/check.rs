@@ -259,8 +259,13 @@ fn check_filters(
         return Ok(());
     };
     // Order value in the quote currency: quantity at the limit price, a market
-    // order at the reference price, a quote-sized order as given.
+    // order at the reference price, a quote-sized order as given. Stop- and
+    // take-profit-market orders are not valued: venues value them at their
+    // trigger price, which says nothing about the price they will fill at.
     let limit_price = o.price.filter(|_| o.kind.has_limit_price());
+    if limit_price.is_none() && !market {
+        return Ok(());
+    }
     let (value, how) = match (o.qty, o.quote_qty, limit_price) {
         (Some(q), _, Some(p)) => (notional(q, p), format!("quantity {q} × price {p}")),
         (Some(q), _, None) => (
@@ -1014,6 +1019,13 @@ mod tests {
                 "{}",
                 e.message
             );
+            // A stop-market order is not valued (its fill price is unknown).
+            let stop = NewOrder {
+                kind: OrderKind::StopMarket,
+                stop_price: Some(fx("51000")),
+                ..market(Side::Buy, "0.00009")
+            };
+            decide(&stop, FiltersView::Known(&f), "0").unwrap();
             f.min_notional_applies_to_market = false;
             decide(&market(Side::Buy, "0.00009"), FiltersView::Known(&f), "0").unwrap();
             // Within every filter: accepted.
