@@ -280,3 +280,22 @@ pub fn init_logging() {
         builder.try_init()
     };
 }
+
+#[cfg(test)]
+mod exchange_limit_tests {
+    #[test]
+    fn exchange_limits_publish_under_a_bounded_exchange_label() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            super::exchange_limit_utilization("main", "okx", 0.25)
+        });
+        let text = handle.render();
+        assert!(
+            text.contains(
+                "riskgate_limit_utilization_ratio{account=\"main\",limit=\"exchange:okx\"} 0.25"
+            ),
+            "{text}"
+        );
+    }
+}
