@@ -1,6 +1,7 @@
 //! Order-path micro-benchmarks: parsing a Binance order, the pure rule check,
 //! the engine's full check (lock, gather, check) and a reserve + journal +
-//! release cycle, against a realistic rule set (100 symbols, 10 accounts).
+//! release cycle, against a realistic rule set (100 symbols, 10 accounts);
+//! and one journal append with each journal I/O (`write(2)` vs mapped).
 //!
 //! Run: `cargo bench --bench check -- --warm-up-time 1 --measurement-time 3`
 
@@ -14,7 +15,7 @@ use riskgate::clock::SystemClock;
 use riskgate::market::PriceBook;
 use riskgate::model::{Fixed, Symbol};
 use riskgate::rules::{file, EnvOverrides, OrderContext, PriceView, TradingState};
-use riskgate::state::{Durability, Engine, EngineConfig};
+use riskgate::state::{Durability, Engine, EngineConfig, Event, Journal, JournalIo};
 use riskgate::venue::binance::{parse_new_order, BinanceSpot, Params};
 use riskgate::venue::{Action, Learned, RequestView, Venue};
 
@@ -200,5 +201,26 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// One order's reservation record appended to a journal, by each I/O kind.
+fn bench_journal(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let event = Event::TradingState {
+        account: None,
+        state: TradingState::Active,
+        who: "bench".into(),
+        // About the size of an order's reservation record (~300 bytes).
+        why: "x".repeat(240),
+        ts_ms: 1_764_000_000_000,
+    };
+    for io in [JournalIo::Write, JournalIo::Mapped] {
+        let path = dir.path().join(format!("journal-{}.log", io.as_str()));
+        let journal = Journal::open_with(&path, Durability::Process, io).expect("journal");
+        assert_eq!(journal.io(), io, "this file system must support {io:?}");
+        c.bench_function(&format!("journal_append_{}", io.as_str()), |b| {
+            b.iter(|| journal.append(black_box(&event)).expect("append"))
+        });
+    }
+}
+
+criterion_group!(benches, bench, bench_journal);
 criterion_main!(benches);

@@ -2,8 +2,9 @@
 //! paper accounts filled against the simulated market.
 //!
 //! Owns `paper::book` (accounts, orders, matching), `paper::binance` (the
-//! Binance spot wire format), `paper::okx` (OKX v5 spot) and `paper::kraken`
-//! (Kraken spot, the simulated symbols as USDT pairs). Reads prices from `market::sim`; knows nothing of
+//! Binance spot wire format), `paper::okx` (OKX v5 spot), `paper::kraken`
+//! (Kraken spot, the simulated symbols as USDT pairs) and `paper::coinbase`
+//! (Coinbase Advanced Trade spot, `BTC-USDT`, ...). Reads prices from `market::sim`; knows nothing of
 //! rules or state: riskgate checks and learns from paper answers exactly as it
 //! does from the real exchange's.
 
@@ -11,6 +12,7 @@ pub mod binance;
 pub mod binance_usdm;
 pub mod book;
 pub mod bybit;
+pub mod coinbase;
 pub mod kraken;
 pub mod okx;
 
@@ -19,6 +21,7 @@ use std::sync::Arc;
 pub use binance::PaperBinance;
 pub use binance_usdm::PaperBinanceUsdm;
 pub use bybit::PaperBybit;
+pub use coinbase::PaperCoinbase;
 pub use kraken::PaperKraken;
 pub use okx::PaperOkx;
 
@@ -89,6 +92,12 @@ pub fn venue_with_limits(
             max_accounts,
         ))),
         VenueKind::Kraken => Some(Arc::new(PaperKraken::with_max_accounts(
+            market,
+            clock,
+            starting_balances,
+            max_accounts,
+        ))),
+        VenueKind::CoinbaseAdvanced => Some(Arc::new(PaperCoinbase::with_max_accounts(
             market,
             clock,
             starting_balances,

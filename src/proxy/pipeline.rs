@@ -176,6 +176,7 @@ impl WorkerVenue {
         let engine = &self.shared.engine;
         let account: Option<Arc<Account>> = classified
             .api_key
+            .as_deref()
             .and_then(|k| engine.account_for_key(k).ok());
 
         let mut submitted: Option<Submitted> = None;
@@ -185,7 +186,7 @@ impl WorkerVenue {
         match &classified.action {
             Action::NewOrders(orders) => {
                 self.metrics.request("order");
-                let Some(key) = classified.api_key else {
+                let Some(key) = classified.api_key.as_deref() else {
                     let r = Rejection::new(
                         RejectReason::MissingApiKey,
                         "order without an API key header",
@@ -235,7 +236,7 @@ impl WorkerVenue {
             }
             Action::NewOrder(order) | Action::Amend(order) => {
                 self.metrics.request("order");
-                let Some(key) = classified.api_key else {
+                let Some(key) = classified.api_key.as_deref() else {
                     let r = Rejection::new(
                         RejectReason::MissingApiKey,
                         "order without an API key header",

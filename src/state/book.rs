@@ -141,8 +141,9 @@ pub struct Book {
     pub positions: HashMap<(Arc<str>, Symbol), DerivPosition>,
     pub open: OpenOrders,
     pub next_reservation: u64,
-    client_ids: HashSet<Box<str>>,
-    client_id_order: VecDeque<Box<str>>,
+    /// One shared allocation per remembered id (set and queue hold the same `Arc`).
+    client_ids: HashSet<Arc<str>>,
+    client_id_order: VecDeque<Arc<str>>,
     /// (fingerprint, ts_ms) of recently accepted orders, oldest first, and the
     /// latest time each fingerprint was seen: the duplicate check is one probe.
     recent: VecDeque<(u64, i64)>,
@@ -266,8 +267,10 @@ impl Book {
     }
 
     fn remember_client_id(&mut self, id: &str) {
-        if self.client_ids.insert(id.into()) {
-            self.client_id_order.push_back(id.into());
+        if !self.client_ids.contains(id) {
+            let id: Arc<str> = Arc::from(id);
+            self.client_ids.insert(id.clone());
+            self.client_id_order.push_back(id);
             if self.client_id_order.len() > MAX_REMEMBERED_CLIENT_IDS {
                 if let Some(old) = self.client_id_order.pop_front() {
                     self.client_ids.remove(&old);
@@ -540,7 +543,11 @@ impl Book {
             holdings,
             open_orders: self.open.iter().cloned().collect(),
             next_reservation: self.next_reservation,
-            client_order_ids: self.client_id_order.iter().cloned().collect(),
+            client_order_ids: self
+                .client_id_order
+                .iter()
+                .map(|id| Box::from(&**id))
+                .collect(),
             recent: self.recent.iter().copied().collect(),
             trading_state: Some(self.trading_state),
             trading_state_why: self.trading_state_why.clone(),

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 pub use book::{Book, BookSnapshot, DerivPosition, OpenOrder, OrderPhase, NO_VENUE};
 pub use event::Event;
-pub use journal::{Durability, Journal, JournalError};
+pub use journal::{Durability, Journal, JournalError, JournalIo, StateDirLock};
 
 use crate::clock::SharedClock;
 use crate::market::{Breakers, FilterBook, PriceBook};
@@ -221,6 +221,8 @@ pub struct Engine {
     global: RwLock<GlobalState>,
     journal: Journal,
     max_accounts: usize,
+    /// Held for the engine's life: one riskgate per state directory.
+    _state_lock: StateDirLock,
 }
 
 /// FNV-1a over an order's identifying fields: stable across restarts.
@@ -252,6 +254,7 @@ impl Engine {
             path: cfg.state_dir.clone(),
             source,
         })?;
+        let state_lock = StateDirLock::acquire(&cfg.state_dir)?;
         let path = cfg.state_dir.join("journal.log");
         let replayed = Journal::replay(&path)?;
         if replayed.truncated_bytes > 0 {
@@ -374,6 +377,7 @@ impl Engine {
             seeded = seeded.len(),
             global_state = global.state.as_str(),
             path = %path.display(),
+            journal_io = journal.io().as_str(),
             "state restored from journal"
         );
         Ok(Engine {
@@ -401,6 +405,7 @@ impl Engine {
             global: RwLock::new(global),
             journal,
             max_accounts: cfg.max_accounts.max(1),
+            _state_lock: state_lock,
         })
     }
 

@@ -9,8 +9,11 @@
 pub mod binance;
 pub mod bybit;
 pub mod canonical;
+pub mod coinbase;
 pub mod kraken;
 pub mod okx;
+
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -27,6 +30,7 @@ pub enum VenueKind {
     BybitV5,
     OkxV5,
     Kraken,
+    CoinbaseAdvanced,
 }
 
 impl VenueKind {
@@ -37,6 +41,7 @@ impl VenueKind {
             VenueKind::BybitV5 => "bybit-v5",
             VenueKind::OkxV5 => "okx-v5",
             VenueKind::Kraken => "kraken",
+            VenueKind::CoinbaseAdvanced => "coinbase-advanced",
         }
     }
 
@@ -49,6 +54,7 @@ impl VenueKind {
             VenueKind::BybitV5 => "bybit",
             VenueKind::OkxV5 => "okx",
             VenueKind::Kraken => "kraken",
+            VenueKind::CoinbaseAdvanced => "coinbase",
         }
     }
 }
@@ -66,12 +72,13 @@ pub struct RequestView<'a> {
 
 impl<'a> RequestView<'a> {
     /// The API key from the venue's key header, when present and not empty.
-    pub fn api_key(&self, header: &str) -> Option<&'a [u8]> {
+    pub fn api_key(&self, header: &str) -> Option<Cow<'a, [u8]>> {
         let headers: &'a HeaderMap = self.headers;
         headers
             .get(header)
             .map(|v| v.as_bytes())
             .filter(|k| !k.is_empty())
+            .map(Cow::Borrowed)
     }
 
     /// GET and HEAD: reads, which change nothing at the exchange.
@@ -154,8 +161,9 @@ pub enum Observation {
 /// A classified request: who sent it and what it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Classified<'a> {
-    /// The raw API key, if the request carries one.
-    pub api_key: Option<&'a [u8]>,
+    /// The raw API key, if the request carries one: borrowed from a header,
+    /// or owned when the venue derives it (Coinbase: the key name inside a JWT).
+    pub api_key: Option<Cow<'a, [u8]>>,
     pub action: Action,
 }
 
@@ -260,5 +268,8 @@ pub fn adapter(kind: VenueKind, allow_withdrawals: bool) -> std::sync::Arc<dyn V
         VenueKind::BybitV5 => std::sync::Arc::new(bybit::BybitV5),
         VenueKind::OkxV5 => std::sync::Arc::new(okx::OkxV5::new(allow_withdrawals)),
         VenueKind::Kraken => std::sync::Arc::new(kraken::Kraken::new(allow_withdrawals)),
+        VenueKind::CoinbaseAdvanced => {
+            std::sync::Arc::new(coinbase::CoinbaseAdvanced::new(allow_withdrawals))
+        }
     }
 }

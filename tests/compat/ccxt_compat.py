@@ -3,7 +3,8 @@
 Starts riskgate in paper mode with the shipped config (in a temporary working
 directory, so its state is fresh), points ccxt at each venue's listener, and
 checks per venue that an order within the rules is accepted and one over
-`max_order_qty` raises ccxt's non-retryable InvalidOrder (not a NetworkError).
+`max_order_qty` raises ccxt's non-retryable InvalidOrder or InsufficientFunds
+(not a NetworkError). Coinbase runs through proxyUrl only (its JWT names the host).
 
 Usage: python tests/compat/ccxt_compat.py path/to/riskgate [venue ...]
 Exit status is non-zero if any checked venue fails.
@@ -129,8 +130,29 @@ def bybit_proxy_url():
     return via_proxy_url(ex), "BTC/USDT"
 
 
+def coinbase_proxy_url():
+    """Coinbase Advanced Trade: only through proxyUrl (its JWT names the host).
+
+    A throwaway EC P-256 key (a CDP key's shape) so ccxt signs a real ES256
+    JWT; paper mode does not verify it, riskgate reads the key name from it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    ex = ccxt.coinbase({
+        "apiKey": "organizations/compat-org/apiKeys/compat-key-coinbase",
+        "secret": pem,
+    })
+    return via_proxy_url(ex), "BTC/USDT"
+
+
 VENUES = {"binance": binance, "binanceusdm": binanceusdm, "bybit": bybit, "okx": okx, "kraken": kraken,
-          "binance-proxy-url": binance_proxy_url, "bybit-proxy-url": bybit_proxy_url}
+          "binance-proxy-url": binance_proxy_url, "bybit-proxy-url": bybit_proxy_url,
+          "coinbase-proxy-url": coinbase_proxy_url}
 
 
 def check(name):
@@ -143,12 +165,37 @@ def check(name):
 
 def place_orders(name, ex, symbol):
     ex.load_markets()
+    if name.startswith("coinbase"):
+        return place_coinbase_orders(name, ex, symbol)
     ok = ex.create_order(symbol, "market", "buy", 0.001)
     assert ok.get("id"), f"{name}: accepted order has no id: {ok}"
     try:
         ex.create_order(symbol, "market", "buy", 5)
     except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
         # OKX's per-order code 51008 maps to InsufficientFunds: also non-retryable.
+        assert "riskgate" in str(e) and "max_order_qty" in str(e), f"{name}: {e}"
+        return type(e).__name__
+    except ccxt.NetworkError as e:
+        raise AssertionError(f"{name}: refusal raised a retryable NetworkError: {e!r}")
+    raise AssertionError(f"{name}: order over max_order_qty was not refused")
+
+
+def place_coinbase_orders(name, ex, symbol):
+    """A resting limit order, its cancel, a market buy sized in quote (ccxt
+    wants a price or a cost for Coinbase market buys), then one refused.
+
+    The cancel comes first so the account is flat again for the market buy:
+    a second open position would wait for the next portfolio risk pass."""
+    price = float(ex.markets[symbol]["info"]["price"])
+    ok = ex.create_order(symbol, "limit", "buy", 0.001, round(price * 0.97, 2))
+    assert ok.get("id"), f"{name}: accepted limit order has no id: {ok}"
+    ex.cancel_order(ok["id"], symbol)
+    ok = ex.create_order(symbol, "market", "buy", None, None, {"cost": 50})
+    assert ok.get("id"), f"{name}: accepted market order has no id: {ok}"
+    try:
+        ex.create_order(symbol, "limit", "buy", 5, round(price, 2))
+    except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
+        # Coinbase's PREVIEW_INSUFFICIENT_FUND: the one non-retryable order error ccxt maps.
         assert "riskgate" in str(e) and "max_order_qty" in str(e), f"{name}: {e}"
         return type(e).__name__
     except ccxt.NetworkError as e:

@@ -8,6 +8,7 @@
 pub mod gateway;
 pub mod mock_binance;
 pub mod mock_bybit;
+pub mod mock_coinbase;
 pub mod mock_http;
 pub mod mock_kraken;
 pub mod mock_okx;

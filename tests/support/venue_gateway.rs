@@ -22,6 +22,29 @@ pub fn live_venue(
     start_venue("live", kind, name, Some(upstream), rules, wait_symbol)
 }
 
+/// Live mode with the proxy-URL listener on as well (Coinbase: the JWT
+/// names the upstream's host, so orders go through it); returns the
+/// gateway and the proxy-URL listener's address.
+pub fn live_venue_with_proxy_url(
+    kind: &str,
+    name: &str,
+    upstream: &str,
+    rules: &str,
+    wait_symbol: &str,
+) -> (Gateway, std::net::SocketAddr) {
+    let g = start_venue_with(
+        "live",
+        kind,
+        name,
+        Some(upstream),
+        rules,
+        wait_symbol,
+        "[proxy_url]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let addr = g.app().venue_addr("proxy_url").expect("proxy-URL listener");
+    (g, addr)
+}
+
 /// Paper mode (the built-in paper exchange for `kind`), one venue `name`.
 pub fn paper_venue(kind: &str, name: &str, rules: &str, wait_symbol: &str) -> Gateway {
     start_venue("paper", kind, name, None, rules, wait_symbol)
@@ -35,10 +58,23 @@ fn start_venue(
     rules: &str,
     wait_symbol: &str,
 ) -> Gateway {
+    start_venue_with(mode, kind, name, upstream, rules, wait_symbol, "")
+}
+
+fn start_venue_with(
+    mode: &'static str,
+    kind: &str,
+    name: &str,
+    upstream: Option<&str>,
+    rules: &str,
+    wait_symbol: &str,
+    config_tail: &str,
+) -> Gateway {
     let opts = GatewayOptions {
         mode,
         upstream: upstream.map(str::to_string),
         rules: vec![("limits.toml".into(), rules.into())],
+        config_tail: config_tail.into(),
         ..Default::default()
     };
     let dir = tempfile::tempdir().expect("tempdir");

@@ -3,43 +3,65 @@
 //! Lenient in what it reads (a field it cannot read is skipped), because a
 //! misread answer only delays learning; it never forwards anything.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::model::{Balance, Contract, Fixed, OrderReport, OrderStatus, Side, Symbol};
 use crate::venue::{Action, Learned, Observation, PositionReport};
 
+/// One order in an answer. Strings borrow from the answer's bytes (`Cow`
+/// allocates only for a string with JSON escapes): this runs on every order.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireOrder {
-    symbol: String,
+struct WireOrder<'a> {
+    #[serde(borrow)]
+    symbol: Cow<'a, str>,
     /// `orderId`, or `algoId` for a futures conditional (algo) order.
     #[serde(default, alias = "algoId")]
     order_id: Option<i64>,
-    #[serde(default, alias = "clientAlgoId")]
-    client_order_id: Option<String>,
+    #[serde(default, alias = "clientAlgoId", borrow)]
+    client_order_id: Option<Cow<'a, str>>,
     /// Cancel answers name the cancelled order's client id here.
-    #[serde(default)]
-    orig_client_order_id: Option<String>,
-    #[serde(default)]
-    side: Option<String>,
-    #[serde(default, alias = "algoStatus")]
-    status: Option<String>,
+    #[serde(default, borrow)]
+    orig_client_order_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    side: Option<Cow<'a, str>>,
+    #[serde(default, alias = "algoStatus", borrow)]
+    status: Option<Cow<'a, str>>,
     /// `origQty`, or `quantity` on an algo order.
-    #[serde(default, alias = "quantity")]
-    orig_qty: Option<String>,
-    #[serde(default)]
-    executed_qty: Option<String>,
+    #[serde(default, alias = "quantity", borrow)]
+    orig_qty: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    executed_qty: Option<Cow<'a, str>>,
     /// Spot `cummulativeQuoteQty`, futures `cumQuote`.
-    #[serde(default, alias = "cumQuote")]
-    cummulative_quote_qty: Option<String>,
-    #[serde(default)]
-    fills: Vec<WireFill>,
+    #[serde(default, alias = "cumQuote", borrow)]
+    cummulative_quote_qty: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    fills: Vec<WireFill<'a>>,
 }
 
 #[derive(Deserialize)]
-struct WireFill {
-    price: String,
-    qty: String,
+struct WireFill<'a> {
+    #[serde(borrow)]
+    price: Cow<'a, str>,
+    #[serde(borrow)]
+    qty: Cow<'a, str>,
+}
+
+/// One entry of a futures `batchOrders` answer: that order, or Binance's
+/// error for that order alone (an object with `code`).
+// Parsed and consumed at once, never stored: the size difference is moot.
+#[allow(clippy::large_enum_variant)]
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireBatchEntry<'a> {
+    Refused {
+        #[allow(dead_code)]
+        code: serde::de::IgnoredAny,
+    },
+    #[serde(borrow)]
+    Order(WireOrder<'a>),
 }
 
 #[derive(Deserialize)]
@@ -123,7 +145,7 @@ struct WireTicker {
 
 /// Reads one object or an array of them. Decided by the first byte rather than
 /// an untagged enum, which would buffer the whole answer before parsing it.
-fn one_or_many<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<Vec<T>> {
+fn one_or_many<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Option<Vec<T>> {
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => serde_json::from_slice(body).ok(),
         Some(b'{') => serde_json::from_slice(body).ok().map(|t| vec![t]),
@@ -131,7 +153,7 @@ fn one_or_many<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<Vec<T>> {
     }
 }
 
-fn fixed(s: &Option<String>) -> Option<Fixed> {
+fn fixed(s: &Option<Cow<'_, str>>) -> Option<Fixed> {
     s.as_deref().and_then(|v| Fixed::parse(v).ok())
 }
 
@@ -189,7 +211,7 @@ fn report(o: WireOrder, is_cancel_answer: bool, contract: Contract) -> OrderRepo
     OrderReport {
         symbol: Symbol::new(&o.symbol),
         exchange_order_id: o.order_id,
-        client_order_id: client_order_id.map(Into::into),
+        client_order_id: client_order_id.map(|id| Box::from(&*id)),
         side: match o.side.as_deref() {
             Some("BUY") => Some(Side::Buy),
             Some("SELL") => Some(Side::Sell),
@@ -235,22 +257,16 @@ pub fn learn_contract(contract: Contract, action: &Action, status: u16, body: &[
         Action::NewOrders(_) => {
             // Binance futures `batchOrders`: one entry per order, in request
             // order, each an order or `{"code":..,"msg":..}` for that order alone.
-            if let Ok(list) = serde_json::from_slice::<Vec<serde_json::Value>>(body) {
-                // An entry that is neither leaves the whole batch unknown
-                // (counted as live until a status settles it), never refused.
+            // An entry that is neither leaves the whole batch unknown
+            // (counted as live until a status settles it), never refused.
+            if let Ok(list) = serde_json::from_slice::<Vec<WireBatchEntry>>(body) {
                 learned.batch = list
                     .into_iter()
-                    .map(|v| {
-                        if v.get("code").is_some() {
-                            Some(None)
-                        } else {
-                            serde_json::from_value::<WireOrder>(v)
-                                .ok()
-                                .map(|o| Some(report(o, false, contract)))
-                        }
+                    .map(|entry| match entry {
+                        WireBatchEntry::Refused { .. } => None,
+                        WireBatchEntry::Order(o) => Some(report(o, false, contract)),
                     })
-                    .collect::<Option<Vec<_>>>()
-                    .unwrap_or_default();
+                    .collect();
             }
         }
         Action::Cancel { .. } | Action::CancelAll { .. } | Action::CancelBatch => {

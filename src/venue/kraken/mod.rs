@@ -258,7 +258,7 @@ mod tests {
             body: body.as_bytes(),
         };
         v.classify(&req).map(|c| {
-            assert_eq!(c.api_key, Some(&b"k1"[..]));
+            assert_eq!(c.api_key.as_deref(), Some(&b"k1"[..]));
             c.action
         })
     }
