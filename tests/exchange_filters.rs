@@ -321,3 +321,34 @@ fn paper_okx_and_kraken_refuse_in_their_own_shapes() {
         "{e}"
     );
 }
+
+#[test]
+fn paper_coinbase_refuses_an_off_increment_size_in_coinbase_shape() {
+    let g = support::venue_gateway::paper_venue(
+        "coinbase-advanced",
+        "coinbase",
+        &rules_on(),
+        "BTCUSDT",
+    );
+    let order = |size: &str, cl: &str| {
+        RawRequest::new("POST", "/api/v3/brokerage/orders")
+            .header("CB-ACCESS-KEY", "paper-key")
+            .body(format!(
+                r#"{{"client_order_id":"{cl}","product_id":"BTC-USDT","side":"BUY","order_configuration":{{"market_market_ioc":{{"base_size":"{size}"}}}}}}"#
+            ))
+    };
+    let r = g.send(&order("0.00012345", "f1"));
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    assert_eq!(
+        r.header("x-riskgate-rule"),
+        Some("exchange_filter_qty_step")
+    );
+    let j = r.json();
+    assert_eq!(j["success"], false, "{j}");
+    assert_eq!(
+        j["error_response"]["message"],
+        "riskgate: exchange_filter_qty_step: quantity 0.00012345 is not a multiple of step 0.00001 (BTCUSDT base_increment)"
+    );
+    let r = g.send(&order("0.0012", "f2"));
+    assert_eq!(r.json()["success"], true, "{}", r.body_text());
+}
