@@ -140,12 +140,12 @@ fn refusals_come_back_in_bybit_shape_and_are_never_forwarded() {
     ));
     assert_bybit_refused(&resp, "max_order_notional");
     assert_eq!(mock.requests_to("/v5/order/create").len(), 0);
-    // Amends cannot be read as a whole order: refused in the same shape.
+    // An amend of an order riskgate does not track: refused in the same shape.
     let resp = gw.send(&bybit_post(
         "/v5/order/amend",
         r#"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"x","qty":"5"}"#,
     ));
-    assert_bybit_refused(&resp, "endpoint_not_allowed");
+    assert_bybit_refused(&resp, "unknown_order");
 }
 
 #[test]

@@ -150,13 +150,13 @@ fn rule_refusals_come_back_in_kraken_shape() {
         "pair=XBTUSD&type=buy&ordertype=market&volume=0.001&volume=10",
     ));
     assert_kraken_refused(&resp, "malformed_request", "EGeneral:Invalid arguments:");
-    // Edits cannot be checked yet; withdrawals are blocked.
+    // An edit of an order riskgate does not track is refused; withdrawals are blocked.
     let resp = gw.send(&kraken_request(
         "/0/private/EditOrder",
         nonce(),
         "txid=O1&volume=100&pair=XBTUSD",
     ));
-    assert_kraken_refused(&resp, "endpoint_not_allowed", "EOrder:Invalid order:");
+    assert_kraken_refused(&resp, "unknown_order", "EOrder:Invalid order:");
     let resp = gw.send(&kraken_request(
         "/0/private/Withdraw",
         nonce(),

@@ -164,13 +164,13 @@ fn rule_refusals_come_back_in_okx_shape() {
     let dup = r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.001","sz":"10","px":"60000"}"#;
     let resp = gw.send(&okx_request("POST", ORDER, dup));
     assert_okx_refused(&resp, "malformed_request", "51000", 1);
-    // Amend is refused (cannot be checked yet).
+    // An amend of an order riskgate does not track is refused.
     let resp = gw.send(&okx_request(
         "POST",
         "/api/v5/trade/amend-order",
         r#"{"instId":"BTC-USDT","ordId":"1","newSz":"100"}"#,
     ));
-    assert_okx_refused(&resp, "endpoint_not_allowed", "51008", 1);
+    assert_okx_refused(&resp, "unknown_order", "51008", 1);
     assert!(mock.orders().is_empty(), "nothing refused reached OKX");
     assert!(mock.server.requests_to(ORDER).is_empty());
     assert!(mock.server.requests_to(BATCH).is_empty());

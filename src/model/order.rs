@@ -134,6 +134,48 @@ pub struct NewOrder {
     pub test_only: bool,
 }
 
+/// An amend that names only the order it changes and the new size or price
+/// (Bybit `/v5/order/amend`, OKX `amend-order`, Kraken `AmendOrder` and
+/// `EditOrder`, Coinbase `orders/edit`): the side, type and instrument are the
+/// resting order's. The engine finds the order among the open orders it tracks
+/// and checks the order the amend makes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AmendRequest {
+    /// The order to amend.
+    pub target: OrderRef,
+    /// The order's id as the bot wrote it (for messages; at most 40 characters).
+    pub target_label: Box<str>,
+    /// The instrument, when the request names it (Kraken `AmendOrder` does not).
+    pub symbol: Option<Symbol>,
+    /// Spot or derivative, when the request says (Bybit's `category`): an
+    /// order of the other kind on the same symbol is not the one meant.
+    pub contract: Option<Contract>,
+    /// The new total order quantity in base units, including what has already
+    /// filled (every supported venue reads it so); None leaves it unchanged.
+    pub new_qty: Option<Fixed>,
+    /// The new limit price; None leaves it unchanged.
+    pub new_price: Option<Fixed>,
+    /// The new trigger price of a conditional order; None leaves it unchanged.
+    pub new_trigger_price: Option<Fixed>,
+    /// Prices given by position rather than by meaning (Kraken `EditOrder`'s
+    /// `price` and `price2`): the first is a limit order's limit and a stop
+    /// order's trigger, the second a stop-limit's limit. The engine reads them
+    /// by the type of the order it finds.
+    pub positional_prices: Option<(Option<Fixed>, Option<Fixed>)>,
+    pub mode: AmendMode,
+}
+
+/// How the venue applies an amend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmendMode {
+    /// The same order changes in place and keeps its id; its fills count
+    /// toward the new total (Bybit, OKX, Kraken `AmendOrder`).
+    InPlace,
+    /// The venue cancels the order and places a new one with a new id; fills
+    /// so far stay with the old order (Kraken `EditOrder`).
+    CancelReplace,
+}
+
 /// Which order a cancel or query refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderRef {

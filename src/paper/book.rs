@@ -436,6 +436,123 @@ impl Books {
         close(acct, id, PaperStatus::Canceled, now_ms).ok_or(PaperError::UnknownOrder)
     }
 
+    /// Changes a resting order in place (same id): a new total quantity, limit
+    /// or trigger price, checked against the symbol's filters like a new
+    /// order. A limit that becomes marketable fills at the market price, as a
+    /// new one would. On any error the order stays as it was. `new_id`: the
+    /// venue cancels and replaces (Kraken `EditOrder`), so the order comes
+    /// back under a new id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn amend(
+        &mut self,
+        new_id: bool,
+        key: &str,
+        symbol: Option<&str>,
+        r: &OrderRef,
+        new_qty: Option<Fixed>,
+        new_price: Option<Fixed>,
+        new_stop_price: Option<Fixed>,
+        market: &MarketSim,
+        now_ms: i64,
+    ) -> Result<PaperOrder, PaperError> {
+        let commission_rate = self.commission_rate;
+        let mut trade_id = self.next_trade_id;
+        let replacement_id = self.next_order_id;
+        self.account_mut(key, market)?;
+        let acct = self
+            .accounts
+            .get_mut(key)
+            .ok_or(PaperError::TooManyAccounts)?;
+        let id = acct
+            .open
+            .values()
+            .find(|o| {
+                symbol.is_none_or(|s| o.symbol.as_str() == s)
+                    && match r {
+                        OrderRef::ExchangeId(id) => o.order_id == *id,
+                        OrderRef::ClientId(c) => o.client_order_id == **c,
+                    }
+            })
+            .map(|o| o.order_id)
+            .ok_or(PaperError::UnknownOrder)?;
+        let mut order = acct.open.remove(&id).ok_or(PaperError::UnknownOrder)?;
+        let info = market
+            .symbol_info(order.symbol.as_str())
+            .ok_or(PaperError::InvalidSymbol)?
+            .clone();
+        let last = market
+            .price(order.symbol.as_str())
+            .ok_or(PaperError::InvalidSymbol)?;
+        unlock(acct, &mut order);
+        let before = order.clone();
+        let positive = |v: Fixed| v.is_positive().then_some(v);
+        let req = NewOrder {
+            symbol: order.symbol.clone(),
+            side: order.side,
+            kind: order.kind,
+            qty: Some(new_qty.unwrap_or(order.orig_qty)),
+            quote_qty: None,
+            price: new_price.or(positive(order.price)),
+            stop_price: new_stop_price.or(positive(order.stop_price)),
+            time_in_force: Some(order.time_in_force),
+            client_order_id: None,
+            reduce_only: false,
+            contract: crate::model::Contract::Spot,
+            test_only: false,
+        };
+        let result = (|| {
+            let checked = validate(&req, &info, last)?;
+            order.orig_qty = checked.qty;
+            order.price = checked.price;
+            order.stop_price = checked.stop_price;
+            order.update_time_ms = now_ms;
+            let marketable = !order.untriggered()
+                && order.kind.has_limit_price()
+                && limit_crossed(order.side, order.price, last, last);
+            if marketable && order.kind == OrderKind::LimitMaker {
+                return Err(PaperError::WouldMatch);
+            }
+            if marketable {
+                execute(
+                    acct,
+                    &info,
+                    &mut order,
+                    last,
+                    false,
+                    commission_rate,
+                    &mut trade_id,
+                    now_ms,
+                )?;
+            } else {
+                lock(acct, &info, &mut order)?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.next_trade_id = trade_id;
+                if new_id {
+                    order.order_id = replacement_id;
+                    self.next_order_id = replacement_id + 1;
+                }
+                let out = order.clone();
+                if order.status == PaperStatus::New {
+                    acct.open.insert(order.order_id, order);
+                } else {
+                    acct.remember_closed(order);
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                // As it was: the same amount locks again (it was just freed).
+                let mut order = before;
+                let _ = lock(acct, &info, &mut order);
+                acct.open.insert(order.order_id, order);
+                Err(e)
+            }
+        }
+    }
+
     /// Cancels every open order on a symbol (oldest first); none open is an error, as on Binance.
     pub fn cancel_all(
         &mut self,

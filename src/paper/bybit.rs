@@ -8,6 +8,8 @@
 //! rest and fill when a later request finds the price crossed them. Conditional
 //! (trigger) orders rest and never trigger. Like the real exchange, the create
 //! answer carries only ids: fills show in `/v5/order/realtime` and history.
+//! `/v5/order/amend` changes a resting order's total `qty`, `price` or
+//! `triggerPrice` in place (same id); one that becomes marketable fills.
 //! Parses orders with riskgate's own Bybit parser; knows nothing of rules.
 
 use std::collections::{HashMap, VecDeque};
@@ -21,7 +23,9 @@ use crate::market::sim::SharedMarket;
 use crate::model::decimal::format_fixed_padded;
 use crate::model::{Contract, Fixed, NewOrder, OrderKind, Side};
 use crate::venue::binance::Params;
-use crate::venue::bybit::{parse_bybit_batch, parse_bybit_order, API_KEY_HEADER};
+use crate::venue::bybit::{
+    parse_bybit_amend, parse_bybit_batch, parse_bybit_order, API_KEY_HEADER,
+};
 use crate::venue::{RequestView, SyntheticResponse};
 
 /// Orders remembered per account (open and recent), oldest dropped first.
@@ -249,6 +253,63 @@ impl PaperBybit {
         Ok(json!({ "orderId": id, "orderLinkId": link }))
     }
 
+    /// `/v5/order/amend`: changes a resting order in place; a limit that
+    /// becomes marketable fills at the simulated price, as a new one would.
+    fn amend(&self, key: &str, body: &[u8]) -> Result<Value, (i64, String)> {
+        let a = parse_bybit_amend(body).map_err(|r| (10001, r.message))?;
+        let mut st = self.state.lock();
+        let acct = st.0.get_mut(key).ok_or((
+            110001,
+            "order not exists or too late to replace".to_string(),
+        ))?;
+        let i = acct
+            .orders
+            .iter()
+            .position(|o| {
+                matches!(o.status, "New" | "Untriggered")
+                    && Some(&o.order.symbol) == a.symbol.as_ref()
+                    && match &a.target {
+                        crate::model::OrderRef::ExchangeId(id) => {
+                            crate::model::exchange_order_id(&o.id) == Some(*id)
+                        }
+                        crate::model::OrderRef::ClientId(c) => o.link == **c,
+                    }
+            })
+            .ok_or((
+                110001,
+                "order not exists or too late to replace".to_string(),
+            ))?;
+        let o = &mut acct.orders[i];
+        if let Some(q) = a.new_qty {
+            o.order.qty = Some(q);
+        }
+        if let Some(p) = a.new_price {
+            o.order.price = Some(p);
+        }
+        if let Some(t) = a.new_trigger_price {
+            o.order.stop_price = Some(t);
+        }
+        let answer = json!({ "orderId": o.id, "orderLinkId": o.link });
+        let px = self.price(o.order.symbol.as_str());
+        let marketable = o.status == "New"
+            && o.order.kind == OrderKind::Limit
+            && match (o.order.price, px) {
+                (Some(limit), Some(px)) => match o.order.side {
+                    Side::Buy => limit.to_f64() >= px,
+                    Side::Sell => limit.to_f64() <= px,
+                },
+                _ => false,
+            };
+        if let (true, Some(px)) = (marketable, px) {
+            let (order, qty) = (o.order.clone(), o.order.qty.map_or(0.0, |q| q.to_f64()));
+            o.status = "Filled";
+            o.cum_qty = qty;
+            o.avg = px;
+            Self::fill(acct, &order, qty, px);
+        }
+        Ok(answer)
+    }
+
     /// Answers one request as Bybit v5 would.
     pub fn handle(&self, req: &RequestView<'_>) -> SyntheticResponse {
         let now_ms = self.sync();
@@ -394,6 +455,10 @@ impl PaperBybit {
                     reply(json!({ "list": list }), json!({ "list": ext }), now_ms)
                 }
                 Err(r) => fail(10001, &r.message, now_ms),
+            },
+            ("POST", "/v5/order/amend") => match self.amend(&key, req.body) {
+                Ok(v) => reply(v, json!({}), now_ms),
+                Err((c, m)) => fail(c, &m, now_ms),
             },
             ("POST", "/v5/order/cancel") => {
                 let v: Value = serde_json::from_slice(req.body).unwrap_or(Value::Null);

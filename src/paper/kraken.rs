@@ -8,7 +8,9 @@
 //! pairs (`XBTUSDT` = BTC/USDT, `ETHUSDT`, ...), which riskgate reads as the
 //! same `BTCUSDT` the simulator prices. Signatures are not verified (paper mode
 //! has no secrets), but private calls require `API-Key`, which names the paper
-//! account. Paper txids are `OP<order id>-PAPER`.
+//! account. Paper txids are `OP<order id>-PAPER`. `AmendOrder` changes a
+//! resting order in place (same txid); `EditOrder` answers with a new txid for
+//! the changed order, as Kraken's cancel-and-replace does.
 
 use bytes::Bytes;
 use http::Method;
@@ -18,7 +20,10 @@ use super::book::{Books, PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUN
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
 use crate::model::{Fixed, NewOrder, OrderKind, OrderRef, Side};
-use crate::venue::kraken::{pair_symbol, parse_add_order, parse_add_order_batch, API_KEY_HEADER};
+use crate::venue::kraken::{
+    pair_symbol, parse_add_order, parse_add_order_batch, parse_amend_order, parse_edit_order,
+    API_KEY_HEADER,
+};
 use crate::venue::{RequestView, SyntheticResponse};
 
 const MAX_API_KEY_LEN: usize = 128;
@@ -228,6 +233,78 @@ impl PaperKraken {
                         })
                         .collect();
                     answer(json!({"orders": entries}))
+                }
+                Err(r) => error(&format!("EGeneral:Invalid arguments:{}", r.message)),
+            },
+            // The order changes in place and keeps its txid.
+            "/0/private/AmendOrder" => match parse_amend_order(req.body) {
+                Ok(a) => {
+                    let target = match (&a.target, order_id_of(&a.target_label)) {
+                        (OrderRef::ClientId(_), _) => a.target.clone(),
+                        (_, Some(id)) => OrderRef::ExchangeId(id),
+                        (_, None) => return error("EOrder:Unknown order"),
+                    };
+                    let r = self.books.lock().amend(
+                        false,
+                        &key,
+                        None,
+                        &target,
+                        a.new_qty,
+                        a.new_price,
+                        a.new_trigger_price,
+                        &m,
+                        now_ms,
+                    );
+                    match r {
+                        Ok(o) => {
+                            answer(json!({"amend_id": format!("TPAPER-{:010}", o.update_time_ms)}))
+                        }
+                        Err(e) => error(paper_error(&e)),
+                    }
+                }
+                Err(r) => error(&format!("EGeneral:Invalid arguments:{}", r.message)),
+            },
+            // Cancel and replace: the order comes back under a new txid.
+            "/0/private/EditOrder" => match parse_edit_order(req.body) {
+                Ok(None) => answer(json!({"status": "ok", "descr": {"order": "validated"}})),
+                Ok(Some(e)) => {
+                    let Some(id) = order_id_of(&e.target_label) else {
+                        return error("EOrder:Unknown order");
+                    };
+                    let mut books = self.books.lock();
+                    let kind = books
+                        .account(&key)
+                        .and_then(|a| a.open_orders(None).find(|o| o.order_id == id))
+                        .map(|o| o.kind);
+                    let (first, second) = e.positional_prices.unwrap_or((None, None));
+                    let (limit, stop) = match kind {
+                        Some(OrderKind::StopMarket | OrderKind::TakeProfitMarket) => (None, first),
+                        Some(OrderKind::StopLimit | OrderKind::TakeProfitLimit) => (second, first),
+                        _ => (first, None),
+                    };
+                    let symbol = e.symbol.as_ref().map(|s| s.as_str());
+                    match books.amend(
+                        true,
+                        &key,
+                        symbol,
+                        &OrderRef::ExchangeId(id),
+                        e.new_qty,
+                        limit,
+                        stop,
+                        &m,
+                        now_ms,
+                    ) {
+                        Ok(o) => {
+                            let j = order_json(&o, &m);
+                            answer(json!({
+                                "status": "ok", "txid": txid(o.order_id), "originaltxid": txid(id),
+                                "volume": amount(o.orig_qty), "price": amount(o.price),
+                                "price2": "0", "orders_cancelled": 1,
+                                "descr": {"order": j["descr"]["order"]},
+                            }))
+                        }
+                        Err(err) => error(paper_error(&err)),
+                    }
                 }
                 Err(r) => error(&format!("EGeneral:Invalid arguments:{}", r.message)),
             },
@@ -617,6 +694,51 @@ mod tests {
             "nonce=9&pair=XBTUSD&type=buy&ordertype=market&volume=1",
         );
         assert_eq!(e["error"][0], "EQuery:Unknown asset pair");
+    }
+
+    #[test]
+    fn amend_keeps_the_txid_and_edit_replaces_it() {
+        let p = paper();
+        let a = call(
+            &p,
+            Method::POST,
+            "/0/private/AddOrder",
+            None,
+            "nonce=1&pair=XBTUSDT&type=buy&ordertype=limit&volume=0.01&price=1000",
+        );
+        let id = a["result"]["txid"][0].as_str().unwrap().to_string();
+        let r = call(
+            &p,
+            Method::POST,
+            "/0/private/AmendOrder",
+            None,
+            &format!("nonce=2&txid={id}&order_qty=0.02&limit_price=1100"),
+        );
+        assert!(r["result"]["amend_id"].is_string(), "{r}");
+        let o = call(&p, Method::POST, "/0/private/OpenOrders", None, "nonce=3");
+        assert_eq!(o["result"]["open"][&id]["vol"], "0.02000000", "{o}");
+        let r = call(
+            &p,
+            Method::POST,
+            "/0/private/EditOrder",
+            None,
+            &format!("nonce=4&txid={id}&pair=XBTUSDT&volume=0.03&price=1200"),
+        );
+        let new_id = r["result"]["txid"].as_str().unwrap().to_string();
+        assert_ne!(new_id, id);
+        assert_eq!(r["result"]["originaltxid"], id.as_str());
+        let o = call(&p, Method::POST, "/0/private/OpenOrders", None, "nonce=5");
+        let open = o["result"]["open"].as_object().unwrap();
+        assert_eq!(open.len(), 1, "{o}");
+        assert_eq!(open[&new_id]["vol"], "0.03000000", "{o}");
+        let e = call(
+            &p,
+            Method::POST,
+            "/0/private/AmendOrder",
+            None,
+            &format!("nonce=6&txid={id}&order_qty=0.02"),
+        );
+        assert_eq!(e["error"][0], "EOrder:Unknown order");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! endpoints require `OK-ACCESS-KEY`, which names the paper account. Only SPOT
 //! instruments exist here (the simulated market has no perpetuals): SWAP
 //! orders are refused by the adapter (contract value unknown) before they come here.
+//! `amend-order` changes a resting order in place (same `ordId`, `newSz` the
+//! new total); one that becomes marketable fills.
 
 use bytes::Bytes;
 use http::Method;
@@ -17,7 +19,9 @@ use super::book::{Books, PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUN
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
 use crate::model::{Fixed, OrderKind, OrderRef, Side, Symbol, TimeInForce};
-use crate::venue::okx::{parse_cancels, parse_orders, ContractValues, InstId, API_KEY_HEADER};
+use crate::venue::okx::{
+    parse_amend, parse_cancels, parse_orders, ContractValues, InstId, API_KEY_HEADER,
+};
 use crate::venue::{RequestView, SyntheticResponse};
 
 const MAX_API_KEY_LEN: usize = 128;
@@ -236,6 +240,7 @@ impl PaperOkx {
             (&Method::POST, "/api/v5/trade/cancel-batch-orders") => {
                 self.cancel(&m, &key, req.body, true, now_ms)
             }
+            (&Method::POST, "/api/v5/trade/amend-order") => self.amend(&m, &key, req.body, now_ms),
             (&Method::GET, "/api/v5/trade/order") => self.query_order(&m, &key, &q),
             (&Method::GET, "/api/v5/trade/orders-pending") => self.pending(&m, &key, &q),
             (&Method::GET, "/api/v5/account/balance") => self.balance(&m, &key, now_ms),
@@ -273,6 +278,51 @@ impl PaperOkx {
             })
             .collect();
         batch_answer(entries)
+    }
+
+    /// `amend-order`: the resting order changes in place (same `ordId`);
+    /// `newSz` is its new total size. A limit that becomes marketable fills.
+    fn amend(&self, m: &MarketSim, key: &str, body: &[u8], now_ms: i64) -> SyntheticResponse {
+        let a = match parse_amend(body, &self.no_contracts) {
+            Ok(a) => a,
+            Err(r) => return fail(200, "51000", &r.message),
+        };
+        let req_id = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v["reqId"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let (ord_id, cl) = match &a.target {
+            OrderRef::ExchangeId(i) => (i.to_string(), String::new()),
+            OrderRef::ClientId(c) => (String::new(), c.to_string()),
+        };
+        let symbol = a.symbol.as_ref().map(|s| s.as_str());
+        let r = self.books.lock().amend(
+            false,
+            key,
+            symbol,
+            &a.target,
+            a.new_qty,
+            a.new_price,
+            None,
+            m,
+            now_ms,
+        );
+        let entry = match r {
+            Ok(o) => {
+                json!({"clOrdId": o.client_order_id, "ordId": o.order_id.to_string(), "reqId": req_id, "sCode": "0", "sMsg": "", "ts": now_ms.to_string()})
+            }
+            Err(e) => {
+                let (code, msg) = match e {
+                    PaperError::UnknownOrder | PaperError::NoSuchOrder => (
+                        "51503",
+                        "Order modification failed as the order has been filled, canceled or does not exist.",
+                    ),
+                    other => s_code(&other),
+                };
+                json!({"clOrdId": cl, "ordId": ord_id, "reqId": req_id, "sCode": code, "sMsg": msg, "ts": now_ms.to_string()})
+            }
+        };
+        batch_answer(vec![entry])
     }
 
     fn cancel(
@@ -557,6 +607,78 @@ mod tests {
                 .any(|x| &*x.asset == "BTC" && x.total == Fixed::parse("0.01").unwrap()),
             "{b}"
         );
+    }
+
+    #[test]
+    fn amends_change_the_resting_order_in_place_and_fill_when_marketable() {
+        let (p, _) = paper();
+        let (_, a) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/order",
+            None,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.01","px":"1000","clOrdId":"pa1"}"#,
+        );
+        let id = a["data"][0]["ordId"].as_str().unwrap().to_string();
+        let (_, r) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            r#"{"instId":"BTC-USDT","clOrdId":"pa1","newSz":"0.02","reqId":"q1"}"#,
+        );
+        assert_eq!(r["code"], "0", "{r}");
+        assert_eq!(
+            (
+                r["data"][0]["ordId"].as_str(),
+                r["data"][0]["reqId"].as_str()
+            ),
+            (Some(id.as_str()), Some("q1"))
+        );
+        let (_, l) = call(&p, Method::GET, "/api/v5/trade/orders-pending", None, "");
+        assert_eq!(l["data"][0]["sz"], "0.02", "{l}");
+        assert_eq!(l["data"][0]["ordId"], id.as_str());
+        // Unknown order: OKX's amend-failed code, nothing changed.
+        let (_, r) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            r#"{"instId":"BTC-USDT","ordId":"999999","newSz":"0.02"}"#,
+        );
+        assert_eq!(
+            (r["code"].as_str(), r["data"][0]["sCode"].as_str()),
+            (Some("1"), Some("51503"))
+        );
+        // A price through the market makes it marketable: it fills.
+        let (_, t) = call(
+            &p,
+            Method::GET,
+            "/api/v5/market/ticker",
+            Some("instId=BTC-USDT"),
+            "",
+        );
+        let last: f64 = t["data"][0]["last"].as_str().unwrap().parse().unwrap();
+        let (_, r) = call(
+            &p,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            &format!(
+                r#"{{"instId":"BTC-USDT","ordId":"{id}","newPx":"{:.2}"}}"#,
+                last * 1.01
+            ),
+        );
+        assert_eq!(r["code"], "0", "{r}");
+        let (_, o) = call(
+            &p,
+            Method::GET,
+            "/api/v5/trade/order",
+            Some(&format!("instId=BTC-USDT&ordId={id}")),
+            "",
+        );
+        assert_eq!(o["data"][0]["state"], "filled", "{o}");
+        assert_eq!(o["data"][0]["accFillSz"], "0.02", "{o}");
     }
 
     #[test]

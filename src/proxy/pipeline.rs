@@ -234,7 +234,7 @@ impl WorkerVenue {
                     }
                 }
             }
-            Action::NewOrder(order) | Action::Amend(order) => {
+            action @ (Action::NewOrder(_) | Action::Amend(_) | Action::AmendRef(_)) => {
                 self.metrics.request("order");
                 let Some(key) = classified.api_key.as_deref() else {
                     let r = Rejection::new(
@@ -252,14 +252,19 @@ impl WorkerVenue {
                     },
                 };
                 let started = Instant::now();
-                let decision = engine.submit(&account, &self.tag, order);
+                let decision = match action {
+                    // An amend naming only the order: the engine resolves it.
+                    Action::AmendRef(req) => engine.submit_amend(&account, &self.tag, req),
+                    Action::NewOrder(order) | Action::Amend(order) => {
+                        engine.submit(&account, &self.tag, order)
+                    }
+                    // The arm's pattern admits no other action.
+                    _ => Err(Rejection::new(RejectReason::Internal, "unexpected action")),
+                };
                 self.metrics.check_duration(started.elapsed().as_secs_f64());
                 match decision {
                     Ok(s) => {
                         account.count_accepted(self.name);
-                        if order.test_only {
-                            // A test order that passes is still answered by the exchange (`{}`).
-                        }
                         submitted = Some(s);
                     }
                     Err(rejection) if self.shared.mode == Mode::Shadow => {
@@ -348,12 +353,20 @@ impl WorkerVenue {
                     }
                 }
                 let decision = match (&classified.action, shadow_rule) {
-                    (Action::NewOrder(_) | Action::NewOrders(_) | Action::Amend(_), Some(_)) => {
-                        "would_reject"
-                    }
-                    (Action::NewOrder(_) | Action::NewOrders(_) | Action::Amend(_), None) => {
-                        "accept"
-                    }
+                    (
+                        Action::NewOrder(_)
+                        | Action::NewOrders(_)
+                        | Action::Amend(_)
+                        | Action::AmendRef(_),
+                        Some(_),
+                    ) => "would_reject",
+                    (
+                        Action::NewOrder(_)
+                        | Action::NewOrders(_)
+                        | Action::Amend(_)
+                        | Action::AmendRef(_),
+                        None,
+                    ) => "accept",
                     _ => "pass",
                 };
                 Ok(respond(

@@ -61,6 +61,7 @@ reasons! {
     EndpointNotAllowed = 102, "endpoint_not_allowed", Bot, "mutating endpoint riskgate does not know, or that the config blocks";
     MissingApiKey = 103, "missing_api_key", Bot, "order without an API key";
     TooManyAccounts = 104, "too_many_accounts", Riskgate, "more distinct API keys than the configured maximum";
+    UnknownOrder = 105, "unknown_order", Bot, "amend of an order that is not among the open orders riskgate tracks";
     // Trading state.
     TradingHalted = 200, "trading_halted", Bot, "trading is halted (kill switch)";
     SymbolNotAllowed = 201, "symbol_not_allowed", Bot, "symbol blocked or not on the allow list";

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::clock::MS_PER_DAY;
-use crate::model::{Contract, Fixed, OrderReport, Side, Symbol};
+use crate::model::{Contract, Fixed, OrderKind, OrderRef, OrderReport, Side, Symbol};
 use crate::rules::TradingState;
 
 use super::event::Event;
@@ -55,6 +55,16 @@ pub struct OpenOrder {
     pub client_order_id: Option<Box<str>>,
     pub phase: OrderPhase,
     pub since_ms: i64,
+    /// The order type as placed (None: discovered in a listing, or journaled
+    /// before amends by reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<OrderKind>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reduce_only: bool,
+    /// This order is an amend of that reservation. While both are open the
+    /// venue has not answered the amend, and both count (the worst case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amend_of: Option<u64>,
 }
 
 impl OpenOrder {
@@ -262,6 +272,40 @@ impl Book {
         self.open.find(r)
     }
 
+    /// The open order on `venue` an amend or cancel names: by the index when
+    /// the instrument is known, else by a scan (Kraken `AmendOrder` names no
+    /// pair; amends are rare and open orders bounded).
+    pub fn find_ref(&self, venue: &str, symbol: Option<&Symbol>, r: &OrderRef) -> Option<u64> {
+        // The index keys ids by instrument only: an id another venue also
+        // uses may point there, and then the scan below finds this venue's.
+        if let Some(res) = symbol
+            .and_then(|s| self.open.find_ref(s, r))
+            .filter(|res| self.open.get(*res).is_some_and(|o| o.on_venue(venue)))
+        {
+            return Some(res);
+        }
+        // Without the instrument (or when the index named another venue's
+        // order), scan. An id naming orders on two instruments is ambiguous:
+        // not found. An order and its pending amend share ids: the newest
+        // reservation (the amend) is the order as the bot last asked for it.
+        let hits: Vec<&OpenOrder> = self
+            .open
+            .iter()
+            .filter(|o| o.on_venue(venue))
+            .filter(|o| symbol.is_none_or(|s| *s == o.symbol))
+            .filter(|o| match r {
+                OrderRef::ExchangeId(id) => o.exchange_order_id == Some(*id),
+                OrderRef::ClientId(c) => o.client_order_id.as_deref() == Some(&**c),
+            })
+            .collect();
+        if hits.iter().any(|o| o.symbol != hits[0].symbol) {
+            return None;
+        }
+        hits.iter()
+            .max_by_key(|o| o.reservation)
+            .map(|o| o.reservation)
+    }
+
     pub fn find_reservation(&self, reservation: u64) -> Option<&OpenOrder> {
         self.open.get(reservation)
     }
@@ -371,19 +415,26 @@ impl Book {
                 client_order_id,
                 fingerprint,
                 ts_ms,
+                kind,
+                reduce_only,
+                amend,
                 ..
             } => {
-                let day = ts_ms.div_euclid(MS_PER_DAY);
-                if day != self.day {
-                    self.day = day;
-                    self.daily_trades = 0;
-                }
-                self.daily_trades += 1;
                 self.next_reservation = self.next_reservation.max(reservation + 1);
-                if let Some(id) = client_order_id {
-                    self.remember_client_id(id);
+                if amend.is_none() {
+                    // An amend is not a new trade and not a new order to
+                    // detect duplicates of.
+                    let day = ts_ms.div_euclid(MS_PER_DAY);
+                    if day != self.day {
+                        self.day = day;
+                        self.daily_trades = 0;
+                    }
+                    self.daily_trades += 1;
+                    if let Some(id) = client_order_id {
+                        self.remember_client_id(id);
+                    }
+                    self.remember_fingerprint(*fingerprint, *ts_ms);
                 }
-                self.remember_fingerprint(*fingerprint, *ts_ms);
                 if self.open.len() < MAX_TRACKED_ORDERS {
                     self.open.insert(OpenOrder {
                         reservation: *reservation,
@@ -394,12 +445,15 @@ impl Book {
                         quote: quote.clone(),
                         side: *side,
                         orig_qty: *qty,
-                        executed_qty: Fixed::ZERO,
+                        executed_qty: amend.as_ref().map_or(Fixed::ZERO, |a| a.executed_qty),
                         price: *price,
-                        exchange_order_id: None,
+                        exchange_order_id: amend.as_ref().and_then(|a| a.exchange_order_id),
                         client_order_id: client_order_id.clone(),
                         phase: OrderPhase::Sent,
                         since_ms: *ts_ms,
+                        kind: *kind,
+                        reduce_only: *reduce_only,
+                        amend_of: amend.as_ref().map(|a| a.replaces),
                     });
                 }
             }
@@ -464,7 +518,12 @@ impl Book {
                 });
             }
             Event::Released { reservation, .. } => {
-                self.open.remove(*reservation);
+                let removed = self.open.remove(*reservation);
+                // An amend the venue refused (or that did not take): the
+                // order it would have replaced is again the one its ids name.
+                if let Some(old) = removed.and_then(|o| o.amend_of) {
+                    self.open.reindex(old);
+                }
             }
             Event::Discovered {
                 reservation,
@@ -499,6 +558,9 @@ impl Book {
                         client_order_id: client_order_id.clone(),
                         phase: OrderPhase::Live,
                         since_ms: *ts_ms,
+                        kind: None,
+                        reduce_only: false,
+                        amend_of: None,
                     });
                 }
             }

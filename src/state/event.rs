@@ -5,10 +5,24 @@
 
 use std::sync::Arc;
 
-use crate::model::{AccountId, Contract, Fixed, Side, Symbol};
+use crate::model::{AccountId, Contract, Fixed, OrderKind, Side, Symbol};
 use crate::rules::TradingState;
 
 use super::book::{BookSnapshot, DerivPosition};
+
+/// What an amend reservation takes over from the order it amends.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AmendOf {
+    /// The reservation of the order being amended. Both count until the
+    /// venue's answer releases one of them.
+    pub replaces: u64,
+    /// The amended order's exchange id, so answers and listings that name it
+    /// find the amend (a cancel-replace venue's answer brings the new id).
+    pub exchange_order_id: Option<i64>,
+    /// What had already filled: in-place amends count fills toward the new
+    /// total, so only `qty - executed_qty` remains.
+    pub executed_qty: Fixed,
+}
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,6 +46,16 @@ pub enum Event {
         client_order_id: Option<Box<str>>,
         fingerprint: u64,
         ts_ms: i64,
+        /// The order type, so an amend naming only the order can rebuild it
+        /// (None in journals written before amends by reference).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<OrderKind>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reduce_only: bool,
+        /// Set when this reservation is an amend of a tracked order: the order
+        /// as it will be once the venue applies the amend.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amend: Option<AmendOf>,
     },
     /// The venue reported on an order we track (ack, partial fill, fill, cancel).
     Progress {

@@ -287,7 +287,7 @@ fn encode(ev: &Event, path: &Path) -> Result<Vec<u8>, JournalError> {
 /// amends carry) returns `false` and goes through serde_json.
 mod hot {
     use super::Event;
-    use crate::model::{Contract, Fixed, Side};
+    use crate::model::{Contract, Fixed, OrderKind, Side};
 
     pub fn encode(ev: &Event, out: &mut Vec<u8>) -> bool {
         match ev {
@@ -305,7 +305,13 @@ mod hot {
                 client_order_id,
                 fingerprint,
                 ts_ms,
+                kind,
+                reduce_only,
+                amend,
             } => {
+                if amend.is_some() {
+                    return false; // amends are rare: serde_json writes them
+                }
                 out.extend_from_slice(b"{\"reserved\":{\"account\":");
                 uint(out, account.0);
                 out.extend_from_slice(b",\"reservation\":");
@@ -334,6 +340,13 @@ mod hot {
                 uint(out, *fingerprint);
                 out.extend_from_slice(b",\"ts_ms\":");
                 int(out, *ts_ms);
+                if let Some(kind) = kind {
+                    out.extend_from_slice(b",\"kind\":");
+                    out.extend_from_slice(order_kind(*kind));
+                }
+                if *reduce_only {
+                    out.extend_from_slice(b",\"reduce_only\":true");
+                }
                 out.extend_from_slice(b"}}");
                 true
             }
@@ -372,6 +385,18 @@ mod hot {
                 true
             }
             _ => false,
+        }
+    }
+
+    fn order_kind(k: OrderKind) -> &'static [u8] {
+        match k {
+            OrderKind::Market => b"\"market\"",
+            OrderKind::Limit => b"\"limit\"",
+            OrderKind::LimitMaker => b"\"limit_maker\"",
+            OrderKind::StopMarket => b"\"stop_market\"",
+            OrderKind::StopLimit => b"\"stop_limit\"",
+            OrderKind::TakeProfitMarket => b"\"take_profit_market\"",
+            OrderKind::TakeProfitLimit => b"\"take_profit_limit\"",
         }
     }
 
@@ -803,7 +828,7 @@ mod tests {
 
     #[test]
     fn hand_written_records_are_byte_for_byte_serde_json() {
-        use crate::model::{AccountId, Contract, Fixed, Side, Symbol};
+        use crate::model::{AccountId, Contract, Fixed, OrderKind, Side, Symbol};
         use std::sync::Arc;
         let texts = [
             "BTCUSDT",
@@ -814,6 +839,15 @@ mod tests {
             "tab\tx",
             "ünïcødé",
             "\u{7f}del",
+        ];
+        const KINDS: [OrderKind; 7] = [
+            OrderKind::Market,
+            OrderKind::Limit,
+            OrderKind::LimitMaker,
+            OrderKind::StopMarket,
+            OrderKind::StopLimit,
+            OrderKind::TakeProfitMarket,
+            OrderKind::TakeProfitLimit,
         ];
         let mut checked = 0;
         for (i, t) in texts.iter().enumerate() {
@@ -838,6 +872,9 @@ mod tests {
                         client_order_id: some(t),
                         fingerprint: 0xdead_beef_u64 << i,
                         ts_ms: -(i as i64),
+                        kind: (!flip).then_some(KINDS[i % KINDS.len()]),
+                        reduce_only: flip,
+                        amend: None,
                     },
                     Event::Progress {
                         account: AccountId(i as u64),

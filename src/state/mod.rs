@@ -29,7 +29,8 @@ pub use journal::{Durability, Journal, JournalError, JournalIo, StateDirLock};
 use crate::clock::SharedClock;
 use crate::market::{Breakers, FilterBook, PriceBook};
 use crate::model::{
-    AccountId, Contract, Fixed, Instrument, NewOrder, OrderKind, Symbol, USD_STABLE_ASSETS,
+    AccountId, AmendMode, AmendRequest, Contract, Fixed, Instrument, NewOrder, OrderKind, Symbol,
+    USD_STABLE_ASSETS,
 };
 use crate::risk::task::Wake;
 use crate::risk::RiskBoard;
@@ -591,7 +592,8 @@ impl Engine {
         let rules = self.rules.load();
         let now_ms = self.clock.now_ms();
         let mut book = account.book.lock();
-        let (submitted, ev) = self.check_locked(account, venue, &book, order, &rules, now_ms)?;
+        let (submitted, ev) =
+            self.check_locked(account, venue, &book, order, &rules, now_ms, false)?;
         if let Some(ev) = ev {
             // Journal before applying and before forwarding: if the journal cannot
             // take it, the order does not go out.
@@ -630,7 +632,7 @@ impl Engine {
         let mut submitted = Vec::with_capacity(orders.len());
         let mut events = Vec::with_capacity(orders.len());
         for (i, order) in orders.iter().enumerate() {
-            match self.check_locked(account, venue, &book, order, &rules, now_ms) {
+            match self.check_locked(account, venue, &book, order, &rules, now_ms, false) {
                 Ok((s, ev)) => {
                     if let Some(ev) = ev {
                         book.apply(&ev);
@@ -659,8 +661,178 @@ impl Engine {
         Ok(submitted)
     }
 
+    /// Checks an amend that names only the order it changes (`AmendRequest`)
+    /// and, if it passes, reserves the order as it will be after the amend.
+    ///
+    /// - The order is looked up among the account's open orders on this
+    ///   venue; one riskgate does not track (never seen, already filled or
+    ///   cancelled) is refused (`unknown_order`): riskgate cannot know its side.
+    /// - An amend that does not raise the remaining quantity and leaves the
+    ///   limit price as it is (a size-down, or a trigger change) can only
+    ///   lower the worst case: like a reducing order, only a halt refuses it.
+    /// - Any other amend is checked as the order it makes (same side, type,
+    ///   reduce-only; the new quantity less what has filled) with the order it
+    ///   replaces left out: the venue changes that order rather than adding
+    ///   one, so the worst case after the amend is the new order.
+    /// - Until the venue answers, the old and the new reservation both count
+    ///   (for every other order checked meanwhile); the answer releases one.
+    pub fn submit_amend(
+        &self,
+        account: &Account,
+        venue: &VenueTag,
+        req: &AmendRequest,
+    ) -> Result<Submitted, Rejection> {
+        let rules = self.rules.load();
+        let now_ms = self.clock.now_ms();
+        let mut book = account.book.lock();
+        let target = book
+            .find_ref(&venue.name, req.symbol.as_ref(), &req.target)
+            .and_then(|res| book.open.get(res))
+            .cloned()
+            .ok_or_else(|| {
+                Rejection::new(
+                    RejectReason::UnknownOrder,
+                    format!(
+                        "order {} is not among the open orders riskgate tracks on {}; cancel it and place a new order",
+                        req.target_label, venue.name
+                    ),
+                )
+            })?;
+        if req.symbol.as_ref().is_some_and(|s| *s != target.symbol)
+            || req.contract.is_some_and(|c| c != target.contract)
+        {
+            return Err(Rejection::new(
+                RejectReason::UnknownOrder,
+                format!(
+                    "order {} is not among the open orders riskgate tracks on {} {}; cancel it and place a new order",
+                    req.target_label,
+                    venue.name,
+                    req.symbol.as_ref().map_or("", |s| s.as_str())
+                ),
+            ));
+        }
+        // What the new order carries over: an in-place amend keeps the fills
+        // (its quantity is the new total); a cancel-replace starts afresh.
+        let executed_kept = match req.mode {
+            AmendMode::InPlace => target.executed_qty,
+            AmendMode::CancelReplace => Fixed::ZERO,
+        };
+        let (mut new_limit, mut new_trigger) = (req.new_price, req.new_trigger_price);
+        if let Some((first, second)) = req.positional_prices {
+            match target.kind {
+                Some(OrderKind::StopMarket | OrderKind::TakeProfitMarket) => {
+                    new_trigger = new_trigger.or(first)
+                }
+                Some(OrderKind::StopLimit | OrderKind::TakeProfitLimit) => {
+                    new_trigger = new_trigger.or(first);
+                    new_limit = new_limit.or(second);
+                }
+                // A limit order, or one discovered in a listing (type unknown:
+                // the price is checked as a limit, which is the stricter reading).
+                _ => new_limit = new_limit.or(first),
+            }
+        }
+        let new_total = req.new_qty.unwrap_or(target.orig_qty);
+        let new_remaining = new_total.saturating_sub(executed_kept).max(Fixed::ZERO);
+        let new_price = new_limit.or(target.price);
+        let shrinks = new_remaining <= target.remaining()
+            && new_limit.is_none_or(|p| Some(p) == target.price);
+        let order = NewOrder {
+            symbol: target.symbol.clone(),
+            side: target.side,
+            // Orders discovered in a listing have no recorded type: one with
+            // a price is checked as a limit, one without at the market.
+            kind: target.kind.unwrap_or(if new_price.is_some() {
+                OrderKind::Limit
+            } else {
+                OrderKind::Market
+            }),
+            qty: Some(new_remaining),
+            quote_qty: None,
+            price: new_price,
+            stop_price: new_trigger,
+            time_in_force: None,
+            client_order_id: target.client_order_id.clone(),
+            reduce_only: target.reduce_only,
+            contract: target.contract,
+            test_only: false,
+        };
+        let submitted = if shrinks {
+            let state = self.global.read().state.max(book.trading_state);
+            if state == TradingState::Halted {
+                return Err(Rejection::new(
+                    RejectReason::TradingHalted,
+                    "trading is halted; only cancels pass",
+                ));
+            }
+            Submitted {
+                reservation: None,
+                accepted: Accepted {
+                    qty: new_remaining,
+                    notional_usd: 0.0,
+                    reducing: true,
+                },
+            }
+        } else {
+            // Checked with the amended order left out; put back whatever the
+            // outcome, before anything else reads the book.
+            let held = book.open.remove(target.reservation);
+            let checked = self.check_locked(account, venue, &book, &order, &rules, now_ms, true);
+            if let Some(o) = held {
+                book.open.insert(o);
+            }
+            checked?.0
+        };
+        let Some(instrument) = self.instrument(&target.symbol) else {
+            return Err(Rejection::new(
+                RejectReason::MarketDataStale,
+                format!("unknown instrument {}", target.symbol),
+            ));
+        };
+        let reservation = book.next_reservation;
+        let ev = Event::Reserved {
+            account: account.id,
+            reservation,
+            venue: Some(venue.name.clone()),
+            contract: target.contract,
+            symbol: target.symbol.clone(),
+            base: instrument.base.clone(),
+            quote: instrument.quote.clone(),
+            side: target.side,
+            qty: new_remaining.saturating_add(executed_kept),
+            price: new_price,
+            client_order_id: target.client_order_id.clone(),
+            fingerprint: fingerprint(&order, new_remaining),
+            ts_ms: now_ms,
+            kind: target.kind,
+            reduce_only: target.reduce_only,
+            amend: Some(event::AmendOf {
+                replaces: target.reservation,
+                exchange_order_id: target.exchange_order_id,
+                executed_qty: executed_kept,
+            }),
+        };
+        if let Err(e) = self.journal.append(&ev) {
+            tracing::error!(error = %e, "journal append failed; refusing amend");
+            return Err(Rejection::new(
+                RejectReason::Internal,
+                "state journal unavailable",
+            ));
+        }
+        book.apply(&ev);
+        Ok(Submitted {
+            reservation: Some(reservation),
+            accepted: submitted.accepted,
+        })
+    }
+
     /// Runs the check for one order against the locked book and, if it passes,
     /// builds its reservation event (None for test orders). Applies nothing.
+    ///
+    /// `amend`: the order is what a tracked order becomes after an amend. An
+    /// amend is not a new trade (`max_daily_trades` does not count it) and
+    /// not a duplicate of the order it changes (it keeps that order's ids).
+    #[allow(clippy::too_many_arguments)]
     fn check_locked(
         &self,
         account: &Account,
@@ -669,6 +841,7 @@ impl Engine {
         order: &NewOrder,
         rules: &RuleSet,
         now_ms: i64,
+        amend: bool,
     ) -> Result<(Submitted, Option<Event>), Rejection> {
         let Some(instrument) = self.instrument(&order.symbol) else {
             return Err(Rejection::new(
@@ -781,12 +954,18 @@ impl Engine {
             open_buy_qty: exposure.buy_qty,
             open_sell_qty: exposure.sell_qty,
             open_orders: book.open.len() as u32,
-            daily_trades: book.trades_on(now_ms.div_euclid(crate::clock::MS_PER_DAY)),
-            client_order_id_seen: order
-                .client_order_id
-                .as_deref()
-                .is_some_and(|id| book.client_id_seen(id)),
-            same_order_recently: book.seen_recently(fp, now_ms, rules.duplicate_window_ms),
+            daily_trades: if amend {
+                0
+            } else {
+                book.trades_on(now_ms.div_euclid(crate::clock::MS_PER_DAY))
+            },
+            client_order_id_seen: !amend
+                && order
+                    .client_order_id
+                    .as_deref()
+                    .is_some_and(|id| book.client_id_seen(id)),
+            same_order_recently: !amend
+                && book.seen_recently(fp, now_ms, rules.duplicate_window_ms),
             capital_usd,
             portfolio: account_rules
                 .portfolio
@@ -864,6 +1043,9 @@ impl Engine {
             client_order_id: order.client_order_id.clone(),
             fingerprint: fp,
             ts_ms: now_ms,
+            kind: Some(order.kind),
+            reduce_only: order.reduce_only,
+            amend: None,
         };
         Ok((
             Submitted {
@@ -948,8 +1130,11 @@ impl Engine {
         let Some(account) = account else { return };
         let mut book = account.book.lock();
         let id = account.id;
-        if let (Action::NewOrder(_) | Action::Amend(_), Some(res)) = (action, reservation) {
+        if let (Action::NewOrder(_) | Action::Amend(_) | Action::AmendRef(_), Some(res)) =
+            (action, reservation)
+        {
             if learned.venue_rejected {
+                // A refused amend leaves the order as it was (still counted).
                 self.record(
                     &mut book,
                     Event::Released {
@@ -961,6 +1146,12 @@ impl Engine {
                 );
                 return;
             }
+            // The order an amend by reference replaces, named by its link (not
+            // by ids: an order and its pending amends share them).
+            let replaced = match action {
+                Action::AmendRef(_) => book.open.get(res).and_then(|o| o.amend_of),
+                _ => None,
+            };
             if let Some(r) = learned.reports.first() {
                 let ev = Event::Progress {
                     account: id,
@@ -973,6 +1164,17 @@ impl Engine {
                     ts_ms,
                 };
                 self.record(&mut book, ev);
+                if let Some(old) = replaced.filter(|old| book.open.get(*old).is_some()) {
+                    self.record(
+                        &mut book,
+                        Event::Released {
+                            account: id,
+                            reservation: old,
+                            why: "replaced by an amend".into(),
+                            ts_ms,
+                        },
+                    );
+                }
                 if matches!(action, Action::Amend(_)) {
                     // The venue answered the amend: the order as it was is gone,
                     // replaced by the one just reserved.
@@ -1015,6 +1217,45 @@ impl Engine {
                 .and_then(|res| book.open.get(res))
                 .filter(|o| o.on_venue(&venue.name))
             {
+                if let Some(old) = o.amend_of.and_then(|old| book.open.get(old)) {
+                    // An amend whose answer never came: the venue's own report
+                    // says whether it took. It did not if the venue still lists
+                    // the old quantity; otherwise the amended order stands.
+                    let took = r
+                        .orig_qty
+                        .is_none_or(|q| q != old.orig_qty || q == o.orig_qty);
+                    let (drop, why) = if took {
+                        (
+                            old.reservation,
+                            "replaced by an amend (settled by a listing)",
+                        )
+                    } else {
+                        (
+                            o.reservation,
+                            "amend did not take (the venue lists the order unchanged)",
+                        )
+                    };
+                    self.record(
+                        &mut book,
+                        Event::Released {
+                            account: id,
+                            reservation: drop,
+                            why: why.into(),
+                            ts_ms,
+                        },
+                    );
+                    if !took {
+                        // The old order's turn: the next answer about it updates it.
+                        continue;
+                    }
+                }
+                let Some(o) = book
+                    .find(r)
+                    .and_then(|res| book.open.get(res))
+                    .filter(|o| o.on_venue(&venue.name))
+                else {
+                    continue;
+                };
                 if o.executed_qty == r.executed_qty
                     && r.status.is_live()
                     && o.phase == OrderPhase::Live
@@ -1070,6 +1311,32 @@ impl Engine {
                 .filter(|o| o.phase != OrderPhase::Sent && o.since_ms < request_started_ms)
                 .filter(|o| !learned.reports.iter().any(|r| o.matches(r)))
                 .map(|o| o.reservation)
+                .collect();
+            // An order with a pending amend and the amend are one order at the
+            // venue: if both are gone, the amend alone is settled below (the
+            // order it would have replaced is simply released), so one fill is
+            // never counted twice.
+            let superseded: Vec<u64> = book
+                .open
+                .iter()
+                .filter(|o| gone.contains(&o.reservation))
+                .filter_map(|o| o.amend_of)
+                .filter(|old| gone.contains(old))
+                .collect();
+            for reservation in &superseded {
+                self.record(
+                    &mut book,
+                    Event::Released {
+                        account: id,
+                        reservation: *reservation,
+                        why: "superseded by an amend; absent from open orders".into(),
+                        ts_ms,
+                    },
+                );
+            }
+            let gone: Vec<u64> = gone
+                .into_iter()
+                .filter(|r| !superseded.contains(r))
                 .collect();
             for reservation in gone {
                 // Not open any more: it was cancelled, expired, or filled without
@@ -1306,5 +1573,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod amend_tests;
 #[cfg(test)]
 mod venue_tests;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::book::{OpenExposure, OpenOrder};
-use crate::model::{Fixed, OrderReport, Side, Symbol};
+use crate::model::{Fixed, OrderRef, OrderReport, Side, Symbol};
 
 #[derive(Debug, Default)]
 pub struct OpenOrders {
@@ -53,6 +53,23 @@ impl OpenOrders {
         self.by_client_id
             .get(&(r.symbol.clone(), cid.clone()))
             .copied()
+    }
+
+    /// The reservation an id on one instrument names.
+    pub fn find_ref(&self, symbol: &Symbol, r: &OrderRef) -> Option<u64> {
+        match r {
+            OrderRef::ExchangeId(id) => self.by_exchange_id.get(&(symbol.clone(), *id)),
+            OrderRef::ClientId(c) => self.by_client_id.get(&(symbol.clone(), c.clone())),
+        }
+        .copied()
+    }
+
+    /// Points the order's ids at it again (after the amend that had taken
+    /// them over was released).
+    pub fn reindex(&mut self, reservation: u64) {
+        if let Some(o) = self.orders.get(&reservation).cloned() {
+            self.index(&o);
+        }
     }
 
     fn account_exposure(&mut self, o: &OpenOrder, sign: i64) {

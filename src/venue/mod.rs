@@ -18,7 +18,9 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use crate::model::{Balance, FilterReport, Fixed, NewOrder, OrderRef, OrderReport, Symbol};
+use crate::model::{
+    AmendRequest, Balance, FilterReport, Fixed, NewOrder, OrderRef, OrderReport, Symbol,
+};
 use crate::rules::Rejection;
 
 /// The kinds of venue riskgate can front. Config names them in kebab case.
@@ -119,6 +121,13 @@ pub enum Action {
     /// the old and the new order both count (the worst case). An amend that
     /// cannot be parsed into a whole order is refused at classification.
     Amend(NewOrder),
+    /// An amend that names only the resting order and its new size or price
+    /// (Bybit, OKX, Kraken; Coinbase `orders/edit`). The engine resolves the
+    /// order among the account's tracked open orders on this venue, builds the
+    /// order the amend makes (same side, type and reduce-only) and checks it;
+    /// an order it does not track is refused. Until the venue answers, the old
+    /// and the new order both count; the answer releases one of them.
+    AmendRef(AmendRequest),
     /// Cancel one order: always allowed, learn from the answer.
     Cancel { symbol: Symbol, order: OrderRef },
     /// Cancel all open orders on a symbol.

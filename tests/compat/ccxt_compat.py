@@ -5,6 +5,8 @@ directory, so its state is fresh), points ccxt at each venue's listener, and
 checks per venue that an order within the rules is accepted and one over
 `max_order_qty` raises ccxt's non-retryable InvalidOrder or InsufficientFunds
 (not a NetworkError). Coinbase runs through proxyUrl only (its JWT names the host).
+On Bybit, OKX and Kraken it also edits a resting order (edit_order: an amend
+that names only the order) within the limits, then over them.
 
 Usage: python tests/compat/ccxt_compat.py path/to/riskgate [venue ...]
 Exit status is non-zero if any checked venue fails.
@@ -163,21 +165,51 @@ def check(name):
         raise AssertionError(f"{e!r} (last request: {ex.last_request_url})") from e
 
 
-def place_orders(name, ex, symbol):
-    ex.load_markets()
-    if name.startswith("coinbase"):
-        return place_coinbase_orders(name, ex, symbol)
-    ok = ex.create_order(symbol, "market", "buy", 0.001)
-    assert ok.get("id"), f"{name}: accepted order has no id: {ok}"
+# Venues whose edit_order sends an amend that names only the order (checked
+# by riskgate against the order it tracks).
+EDITS = {"bybit", "okx", "kraken", "bybit-proxy-url"}
+
+
+def expect_refusal(name, what, call):
     try:
-        ex.create_order(symbol, "market", "buy", 5)
+        call()
     except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
         # OKX's per-order code 51008 maps to InsufficientFunds: also non-retryable.
         assert "riskgate" in str(e) and "max_order_qty" in str(e), f"{name}: {e}"
         return type(e).__name__
     except ccxt.NetworkError as e:
-        raise AssertionError(f"{name}: refusal raised a retryable NetworkError: {e!r}")
-    raise AssertionError(f"{name}: order over max_order_qty was not refused")
+        raise AssertionError(f"{name}: {what} refusal raised a retryable NetworkError: {e!r}")
+    raise AssertionError(f"{name}: {what} over max_order_qty was not refused")
+
+
+def place_orders(name, ex, symbol):
+    ex.load_markets()
+    if name.startswith("coinbase"):
+        return place_coinbase_orders(name, ex, symbol)
+    edit = edit_orders(name, ex, symbol) if name in EDITS else ""
+    ok = ex.create_order(symbol, "market", "buy", 0.001)
+    assert ok.get("id"), f"{name}: accepted order has no id: {ok}"
+    refusal = expect_refusal(name, "order", lambda: ex.create_order(symbol, "market", "buy", 5))
+    return refusal + edit
+
+
+def edit_orders(name, ex, symbol):
+    """A resting limit (3 % under the market: inside the 5 % price band),
+    edited within the limits, then over them; then cancelled. Done first, on a
+    flat account: once an order fills, orders under the shipped portfolio
+    limits wait for the account's first risk snapshot."""
+    low = ex.price_to_precision(symbol, ex.fetch_ticker(symbol)["last"] * 0.97)
+    rest = ex.create_order(symbol, "limit", "buy", 0.001, low)
+    edited = ex.edit_order(rest["id"], symbol, "limit", "buy", 0.002, low)
+    assert edited is not None, f"{name}: edit_order returned nothing"
+    refused = expect_refusal(
+        name, "edit", lambda: ex.edit_order(rest["id"], symbol, "limit", "buy", 5, low))
+    ex.cancel_order(rest["id"], symbol)
+    if name == "kraken":
+        # Kraken's cancel answer carries only a count: its status answer
+        # (QueryOrders: canceled) settles it.
+        assert ex.fetch_order(rest["id"], symbol)["status"] == "canceled"
+    return f"; edit accepted, edit over the limit raised {refused}"
 
 
 def place_coinbase_orders(name, ex, symbol):

@@ -229,6 +229,57 @@ impl KrakenBook {
                 }
                 answer(json!({"orders": out}))
             }
+            // In place: same txid; `order_qty` is the new total.
+            "/0/private/AmendOrder" => {
+                let (id, cl) = (p("txid"), p("cl_ord_id"));
+                let mut orders = self.orders.lock();
+                match orders.iter_mut().find(|o| {
+                    o.status == "open"
+                        && (id.as_deref() == Some(o.txid.as_str())
+                            || (cl.is_some() && o.cl_ord_id == cl))
+                }) {
+                    Some(o) => {
+                        if let Some(q) = p("order_qty") {
+                            o.vol = q;
+                        }
+                        if let Some(px) = p("limit_price") {
+                            o.price = px;
+                        }
+                        answer(json!({"amend_id": format!("TMOCK{}-AMEND", o.txid.len())}))
+                    }
+                    None => error("EOrder:Unknown order"),
+                }
+            }
+            // Cancel and replace: a new txid.
+            "/0/private/EditOrder" => {
+                let id = p("txid").unwrap_or_default();
+                let mut orders = self.orders.lock();
+                let n = orders.len() + 1;
+                let Some(old) = orders
+                    .iter_mut()
+                    .find(|o| o.status == "open" && o.txid == id)
+                else {
+                    return error("EOrder:Unknown order");
+                };
+                old.status = "canceled".into();
+                let mut new = old.clone();
+                new.txid = format!("O{n:05}-MOCKE-{n:06}");
+                new.status = "open".into();
+                new.vol_exec = "0.00000000".into();
+                if let Some(v) = p("volume") {
+                    new.vol = v;
+                }
+                if let Some(px) = p("price") {
+                    new.price = px;
+                }
+                let (txid, vol, price) = (new.txid.clone(), new.vol.clone(), new.price.clone());
+                orders.push(new);
+                answer(json!({
+                    "status": "ok", "txid": txid, "originaltxid": id, "volume": vol,
+                    "price": price, "price2": "0", "orders_cancelled": 1,
+                    "descr": {"order": "edited"},
+                }))
+            }
             "/0/private/CancelOrder" => {
                 let id = p("txid").unwrap_or_default();
                 let mut orders = self.orders.lock();

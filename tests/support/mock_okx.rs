@@ -186,6 +186,36 @@ impl OkxBook {
         }
     }
 
+    /// `amend-order`: a live order's `sz` becomes `newSz` (the new total),
+    /// its `px` `newPx`; same `ordId`.
+    fn amend(&self, a: &Value) -> (u16, String) {
+        let s = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let (ord_id, cl) = (s("ordId"), s("clOrdId"));
+        let mut orders = self.orders.lock();
+        match orders.iter_mut().find(|o| {
+            (o.state == "live" || o.state == "partially_filled")
+                && ((!ord_id.is_empty() && o.ord_id == ord_id)
+                    || (!cl.is_empty() && o.cl_ord_id == cl))
+        }) {
+            Some(o) => {
+                if !s("newSz").is_empty() {
+                    o.sz = s("newSz");
+                }
+                if !s("newPx").is_empty() {
+                    o.px = s("newPx");
+                }
+                ok(
+                    json!([{"clOrdId": o.cl_ord_id, "ordId": o.ord_id, "reqId": s("reqId"), "sCode": "0", "sMsg": "", "ts": "1717243200000"}]),
+                )
+            }
+            None => envelope(
+                "1",
+                "",
+                json!([{"clOrdId": cl, "ordId": ord_id, "reqId": s("reqId"), "sCode": "51503", "sMsg": "Order modification failed as the order has been filled, canceled or does not exist.", "ts": "1717243200000"}]),
+            ),
+        }
+    }
+
     fn handle_inner(&self, req: &RecordedRequest) -> (u16, String) {
         let public =
             req.path.starts_with("/api/v5/market/") || req.path.starts_with("/api/v5/public/");
@@ -213,6 +243,7 @@ impl OkxBook {
                     .unwrap_or_default();
                 ok(Value::Array(acks))
             }
+            (&Method::POST, "/api/v5/trade/amend-order") => self.amend(&body),
             (&Method::POST, "/api/v5/trade/cancel-order") => {
                 let a = self.cancel(&body);
                 if a["sCode"] == "0" {

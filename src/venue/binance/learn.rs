@@ -12,41 +12,41 @@ use crate::venue::{Action, Learned, Observation, PositionReport};
 
 /// One order in an answer. Strings borrow from the answer's bytes (`Cow`
 /// allocates only for a string with JSON escapes): this runs on every order.
-#[derive(Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireOrder<'a> {
+pub(super) struct WireOrder<'a> {
     #[serde(borrow)]
-    symbol: Cow<'a, str>,
+    pub(super) symbol: Cow<'a, str>,
     /// `orderId`, or `algoId` for a futures conditional (algo) order.
     #[serde(default, alias = "algoId")]
-    order_id: Option<i64>,
+    pub(super) order_id: Option<i64>,
     #[serde(default, alias = "clientAlgoId", borrow)]
-    client_order_id: Option<Cow<'a, str>>,
+    pub(super) client_order_id: Option<Cow<'a, str>>,
     /// Cancel answers name the cancelled order's client id here.
     #[serde(default, borrow)]
-    orig_client_order_id: Option<Cow<'a, str>>,
+    pub(super) orig_client_order_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    side: Option<Cow<'a, str>>,
+    pub(super) side: Option<Cow<'a, str>>,
     #[serde(default, alias = "algoStatus", borrow)]
-    status: Option<Cow<'a, str>>,
+    pub(super) status: Option<Cow<'a, str>>,
     /// `origQty`, or `quantity` on an algo order.
     #[serde(default, alias = "quantity", borrow)]
-    orig_qty: Option<Cow<'a, str>>,
+    pub(super) orig_qty: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    executed_qty: Option<Cow<'a, str>>,
+    pub(super) executed_qty: Option<Cow<'a, str>>,
     /// Spot `cummulativeQuoteQty`, futures `cumQuote`.
     #[serde(default, alias = "cumQuote", borrow)]
-    cummulative_quote_qty: Option<Cow<'a, str>>,
+    pub(super) cummulative_quote_qty: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    fills: Vec<WireFill<'a>>,
+    pub(super) fills: Vec<WireFill<'a>>,
 }
 
-#[derive(Deserialize)]
-struct WireFill<'a> {
+#[derive(Debug, PartialEq, Deserialize)]
+pub(super) struct WireFill<'a> {
     #[serde(borrow)]
-    price: Cow<'a, str>,
+    pub(super) price: Cow<'a, str>,
     #[serde(borrow)]
-    qty: Cow<'a, str>,
+    pub(super) qty: Cow<'a, str>,
 }
 
 /// One entry of a futures `batchOrders` answer: that order, or Binance's
@@ -226,6 +226,11 @@ fn report(o: WireOrder, is_cancel_answer: bool, contract: Contract) -> OrderRepo
 }
 
 fn orders(body: &[u8], is_cancel_answer: bool, contract: Contract) -> Vec<OrderReport> {
+    // The hot case (one order's answer) through the fast reader; it steps
+    // aside (None) for anything serde_json should judge.
+    if let Some(o) = super::fast::order(body) {
+        return vec![report(o, is_cancel_answer, contract)];
+    }
     one_or_many::<WireOrder>(body)
         .map(|o| {
             o.into_iter()
@@ -272,6 +277,8 @@ pub fn learn_contract(contract: Contract, action: &Action, status: u16, body: &[
         Action::Cancel { .. } | Action::CancelAll { .. } | Action::CancelBatch => {
             learned.reports = orders(body, true, contract)
         }
+        // Binance's amend names the side: it is parsed as `Action::Amend`.
+        Action::AmendRef(_) => {}
         Action::Observe(Observation::OpenOrders { symbol }) => {
             if let Ok(list) = serde_json::from_slice::<Vec<WireOrder>>(body) {
                 learned.reports = list

@@ -4,6 +4,7 @@
 //! checked; a short list of harmless mutating endpoints passes; every other
 //! mutating request (unknown, non-canonical, withdrawal, transfer) is refused.
 
+mod fast;
 pub mod filters;
 pub mod futures;
 pub mod learn;

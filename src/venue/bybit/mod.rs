@@ -5,8 +5,10 @@
 //! are checked. `category` decides the semantics: `spot` trades balances,
 //! `linear` (USDT/USDC contracts) makes signed positions. A spot market buy is
 //! sized in quote currency unless `marketUnit` says `baseCoin` (Bybit's
-//! default). `POST /v5/order/amend` carries no side, so riskgate cannot read it
-//! as a whole order and refuses it (cancel and re-place instead). Refusals are
+//! default). `POST /v5/order/amend` names only the order (`orderId` or
+//! `orderLinkId`) and its new `qty` (the new total, fills included), `price`
+//! or `triggerPrice`: it becomes `Action::AmendRef`, which the engine checks
+//! against the order it tracks. `amend-batch` is refused. Refusals are
 //! HTTP 200 with `retCode` 170210 ("New order rejected"), which ccxt raises as
 //! `InvalidOrder`. The signature (`X-BAPI-SIGN`) covers the raw body, which is
 //! forwarded untouched.
@@ -24,8 +26,8 @@ use super::{
     Venue, VenueKind,
 };
 use crate::model::{
-    exchange_order_id, Balance, Contract, Fixed, NewOrder, OrderKind, OrderRef, OrderReport,
-    OrderStatus, Side, Symbol, TimeInForce,
+    exchange_order_id, AmendMode, AmendRequest, Balance, Contract, Fixed, NewOrder, OrderKind,
+    OrderRef, OrderReport, OrderStatus, Side, Symbol, TimeInForce,
 };
 use crate::rules::{RejectReason, Rejection};
 
@@ -70,6 +72,26 @@ const ORDER_FIELDS: &[&str] = &[
     "slLimitPrice",
     "tpOrderType",
     "slOrderType",
+];
+
+/// Fields Bybit documents for `/v5/order/amend`. Take-profit and stop-loss
+/// changes only move the prices at which a position closes: no exposure.
+const AMEND_FIELDS: &[&str] = &[
+    "category",
+    "symbol",
+    "orderId",
+    "orderLinkId",
+    "triggerPrice",
+    "qty",
+    "price",
+    "tpslMode",
+    "takeProfit",
+    "stopLoss",
+    "tpTriggerBy",
+    "slTriggerBy",
+    "triggerBy",
+    "tpLimitPrice",
+    "slLimitPrice",
 ];
 
 fn malformed(msg: impl Into<String>) -> Rejection {
@@ -288,6 +310,43 @@ fn order_ref(p: &Params) -> Result<OrderRef, Rejection> {
     }
 }
 
+/// Parses a `/v5/order/amend` body (also used by the paper exchange): the
+/// order it names and the new total `qty`, `price` or `triggerPrice`.
+pub fn parse_bybit_amend(body: &[u8]) -> Result<AmendRequest, Rejection> {
+    let p = body_pairs(body)?;
+    if let Some((name, _)) = p.iter().find(|(k, _)| !AMEND_FIELDS.contains(k)) {
+        return Err(malformed(format!("unknown field '{}'", truncate(name))));
+    }
+    let contract = contract_of(&category_of(&p)?)?;
+    let symbol = symbol(&p)?;
+    let target = order_ref(&p)?;
+    let label = p
+        .get("orderId")
+        .filter(|s| !s.is_empty())
+        .or_else(|| p.get("orderLinkId"))
+        .unwrap_or("");
+    let new_qty = decimal(&p, "qty")?;
+    let new_price = decimal(&p, "price")?;
+    let new_trigger_price = decimal(&p, "triggerPrice")?;
+    for f in ["takeProfit", "stopLoss", "tpLimitPrice", "slLimitPrice"] {
+        // "0" clears a take-profit or stop-loss: allowed, like any price.
+        if p.get(f) != Some("0") {
+            decimal(&p, f)?;
+        }
+    }
+    Ok(AmendRequest {
+        target,
+        target_label: truncate(label).into(),
+        symbol: Some(symbol),
+        contract: Some(contract),
+        new_qty,
+        new_price,
+        new_trigger_price,
+        positional_prices: None,
+        mode: AmendMode::InPlace,
+    })
+}
+
 /// Parses a `/v5/order/create` body (also used by the paper exchange).
 pub fn parse_bybit_order(body: &[u8]) -> Result<NewOrder, Rejection> {
     let p = body_pairs(body)?;
@@ -340,12 +399,11 @@ impl Venue for BybitV5 {
         let action = match (req.method, req.path) {
             (&Method::POST, "/v5/order/create") => Action::NewOrder(parse_bybit_order(req.body)?),
             (&Method::POST, "/v5/order/create-batch") => Action::NewOrders(parse_batch(req.body)?),
-            (&Method::POST, "/v5/order/amend" | "/v5/order/amend-batch") => {
-                return Err(Rejection::new(
-                    RejectReason::EndpointNotAllowed,
-                    "Bybit amends carry no side, so riskgate cannot check the order they make; cancel and place a new order",
-                ))
-            }
+            (&Method::POST, "/v5/order/amend") => Action::AmendRef(parse_bybit_amend(req.body)?),
+            (&Method::POST, "/v5/order/amend-batch") => return Err(Rejection::new(
+                RejectReason::EndpointNotAllowed,
+                "batch amends are not checked by riskgate yet; send one /v5/order/amend per order",
+            )),
             (&Method::POST, "/v5/order/cancel") => {
                 let p = body_pairs(req.body)?;
                 Action::Cancel {
@@ -359,9 +417,9 @@ impl Venue for BybitV5 {
             (&Method::GET, "/v5/order/realtime" | "/v5/order/history") => {
                 Action::Observe(Observation::OrderStatus)
             }
-            (&Method::GET, "/v5/position/list") => Action::Observe(Observation::Positions {
-                complete: false,
-            }),
+            (&Method::GET, "/v5/position/list") => {
+                Action::Observe(Observation::Positions { complete: false })
+            }
             (&Method::GET, "/v5/account/wallet-balance") => Action::Observe(Observation::Account),
             (&Method::GET, "/v5/market/tickers") => {
                 query()?;
@@ -372,9 +430,12 @@ impl Venue for BybitV5 {
             }
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             // Leverage and margin mode change no exposure.
-            (&Method::POST, "/v5/position/set-leverage" | "/v5/position/switch-mode" | "/v5/account/set-margin-mode") => {
-                Action::Pass
-            }
+            (
+                &Method::POST,
+                "/v5/position/set-leverage"
+                | "/v5/position/switch-mode"
+                | "/v5/account/set-margin-mode",
+            ) => Action::Pass,
             (m, p) => {
                 return Err(Rejection::new(
                     RejectReason::EndpointNotAllowed,
@@ -583,7 +644,10 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
     }
     if env.ret_code != 0 {
         // Bybit refused the request (its own error code): nothing was placed.
-        learned.venue_rejected = matches!(action, Action::NewOrder(_) | Action::NewOrders(_));
+        learned.venue_rejected = matches!(
+            action,
+            Action::NewOrder(_) | Action::NewOrders(_) | Action::AmendRef(_)
+        );
         return learned;
     }
     let list = env.result["list"].as_array().cloned().unwrap_or_default();
@@ -611,6 +675,16 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
                         }
                     })
                     .collect();
+            }
+        }
+        Action::AmendRef(a) => {
+            // `{"orderId":..,"orderLinkId":..}`: the amend was applied.
+            if let Some(symbol) = &a.symbol {
+                let mut ack = env.result.clone();
+                ack["symbol"] = serde_json::Value::String(symbol.as_str().to_string());
+                learned
+                    .reports
+                    .extend(report(&ack, a.contract.unwrap_or(Contract::Spot)));
             }
         }
         Action::Cancel { .. } => {
@@ -735,9 +809,81 @@ mod tests {
             );
         }
         assert_eq!(
-            classify("/v5/order/amend", "{}").unwrap_err().reason,
+            classify("/v5/order/amend-batch", "{}").unwrap_err().reason,
             RejectReason::EndpointNotAllowed
         );
+    }
+
+    #[test]
+    fn amends_name_the_order_and_its_new_total() {
+        // ccxt bybit.edit_order(id, 'BTC/USDT:USDT', 'limit', 'buy', 0.02, 61000).
+        let Ok(Action::AmendRef(a)) = classify(
+            "/v5/order/amend",
+            r#"{"symbol":"BTCUSDT","orderId":"c6f055d9-7f21-4079-913d-e6523a9cfffa","category":"linear","qty":"0.02","price":"61000"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            a.target,
+            OrderRef::ExchangeId(
+                exchange_order_id("c6f055d9-7f21-4079-913d-e6523a9cfffa").unwrap()
+            )
+        );
+        assert_eq!(a.symbol, Some(Symbol::new("BTCUSDT")));
+        assert_eq!(a.contract, Some(Contract::Linear));
+        assert_eq!(a.new_qty, Fixed::parse("0.02").ok());
+        assert_eq!(a.new_price, Fixed::parse("61000").ok());
+        assert_eq!(a.mode, AmendMode::InPlace);
+        let Ok(Action::AmendRef(a)) = classify(
+            "/v5/order/amend",
+            r#"{"category":"spot","symbol":"ETHUSDT","orderLinkId":"my-1","triggerPrice":"2900","takeProfit":"0"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(a.target, OrderRef::ClientId("my-1".into()));
+        assert_eq!((a.new_qty, a.new_price), (None, None));
+        assert_eq!(a.new_trigger_price, Fixed::parse("2900").ok());
+        for bad in [
+            r#"{"category":"linear","symbol":"BTCUSDT","qty":"1"}"#,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"1","qty":"9"}"#,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","side":"Buy"}"#,
+            r#"{"category":"option","symbol":"BTC-1JAN-1-C","orderId":"1","qty":"1"}"#,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","price":"-5"}"#,
+            r#"{"category":"linear","orderId":"1","qty":"1"}"#,
+        ] {
+            assert_eq!(
+                classify("/v5/order/amend", bad).unwrap_err().reason,
+                RejectReason::MalformedRequest,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn learns_amend_answers() {
+        let Ok(action) = classify(
+            "/v5/order/amend",
+            r#"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"l1","qty":"0.02"}"#,
+        ) else {
+            panic!()
+        };
+        let ok = learn(
+            &action,
+            200,
+            br#"{"retCode":0,"retMsg":"OK","result":{"orderId":"c6f055d9","orderLinkId":"l1"},"retExtInfo":{},"time":1}"#,
+        );
+        assert_eq!(ok.reports.len(), 1);
+        assert_eq!(ok.reports[0].client_order_id.as_deref(), Some("l1"));
+        assert_eq!(ok.reports[0].status, OrderStatus::Open);
+        assert!(!ok.venue_rejected);
+        let refused = learn(
+            &action,
+            200,
+            br#"{"retCode":110001,"retMsg":"order not exists or too late to replace","result":{},"retExtInfo":{},"time":1}"#,
+        );
+        assert!(refused.venue_rejected && refused.reports.is_empty());
+        // Not Bybit's envelope: unknown, not a refusal.
+        assert!(!learn(&action, 502, b"<html>").venue_rejected);
     }
 
     #[test]

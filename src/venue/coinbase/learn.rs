@@ -422,8 +422,11 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8], products: &OrderPro
         }
         // Positions: Coinbase derivatives are refused, so none to learn.
         Action::Observe(Observation::Positions { .. }) => {}
+        // `/orders/edit` is refused at classification: Coinbase does not
+        // produce `Action::AmendRef` yet.
         Action::NewOrders(_)
         | Action::Amend(_)
+        | Action::AmendRef(_)
         | Action::Cancel { .. }
         | Action::CancelAll { .. }
         | Action::Pass => {}

@@ -30,6 +30,18 @@ struct WireAddOrder {
     txid: Vec<String>,
 }
 
+/// `AmendOrder` (`{"amend_id":..}`) and `EditOrder` (`{"status":"ok",
+/// "txid":<new>,"originaltxid":<old>,"volume":..,..}`) answers.
+#[derive(Deserialize)]
+struct WireAmend {
+    #[serde(default)]
+    amend_id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    txid: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct WireBatchEntry {
     #[serde(default)]
@@ -277,9 +289,49 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
                 }
             }
         }
+        Action::AmendRef(a) => {
+            let Ok(e) = serde_json::from_slice::<Envelope<WireAmend>>(body) else {
+                return learned;
+            };
+            if !e.error.is_empty() {
+                // Refused (the order is as it was), unless Kraken says the
+                // outcome is unknown: then the old and the new stay counted.
+                learned.venue_rejected = !outcome_unknown(&e.error);
+                return learned;
+            }
+            let Some(r) = e.result else { return learned };
+            let ok = match a.mode {
+                // The order keeps its id; the answer names no pair (the
+                // engine ties it to the amend's reservation, not by symbol).
+                crate::model::AmendMode::InPlace => r.amend_id.is_some(),
+                // EditOrder: a new order with a new txid replaced the old one.
+                crate::model::AmendMode::CancelReplace => {
+                    if r.status.as_deref().is_some_and(|s| s != "ok") {
+                        learned.venue_rejected = true;
+                        return learned;
+                    }
+                    r.txid.is_some()
+                }
+            };
+            if ok {
+                learned.reports.push(OrderReport {
+                    symbol: a
+                        .symbol
+                        .clone()
+                        .unwrap_or_else(|| crate::model::Symbol::new("")),
+                    exchange_order_id: r.txid.as_deref().and_then(txid_key),
+                    client_order_id: None,
+                    side: None,
+                    status: OrderStatus::Open,
+                    orig_qty: a.new_qty,
+                    executed_qty: Fixed::ZERO,
+                    avg_price: None,
+                    contract: Contract::Spot,
+                });
+            }
+        }
         // Kraken's cancel answers carry only a count; the next OpenOrders or
-        // QueryOrders answer settles the cancelled orders. Batches and edits
-        // are refused at classification, so never answered here.
+        // QueryOrders answer settles the cancelled orders.
         Action::Cancel { .. }
         | Action::CancelAll { .. }
         | Action::CancelBatch

@@ -2,9 +2,11 @@
 //!
 //! Endpoint policy: public reads (`GET /0/public/*`) pass; every private call is
 //! a POST, so private reads are listed one by one (`OpenOrders`, `Balance`, ...:
-//! observed or passed) and `AddOrder` is parsed and checked. Cancels pass (they
-//! only remove risk). Every other mutating request (unknown, non-canonical,
-//! `EditOrder`/`AmendOrder`, withdrawal, transfer) is refused. The account is the
+//! observed or passed) and `AddOrder` is parsed and checked. `AmendOrder` and
+//! `EditOrder` name only the order and its new size or price: they become
+//! `Action::AmendRef`, checked by the engine against the order it tracks.
+//! Cancels pass (they only remove risk). Every other mutating request
+//! (unknown, non-canonical, withdrawal, transfer) is refused. The account is the
 //! `API-Key` header; riskgate never reads or re-signs `API-Sign`
 //! (base64 HMAC-SHA512 of path + SHA256(nonce + body) under the decoded secret):
 //! bytes pass unchanged, so it verifies.
@@ -19,7 +21,10 @@ pub mod order;
 use bytes::Bytes;
 use http::Method;
 
-pub use order::{asset_name, kraken_pair, pair_symbol, parse_add_order, parse_add_order_batch};
+pub use order::{
+    asset_name, kraken_pair, pair_symbol, parse_add_order, parse_add_order_batch,
+    parse_amend_order, parse_edit_order,
+};
 
 use super::{
     Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
@@ -146,11 +151,14 @@ impl Venue for Kraken {
                 // Every order is checked; one refusal refuses the batch whole.
                 Action::NewOrders(parse_add_order_batch(req.body)?.into_boxed_slice())
             }
-            (&Method::POST, "/0/private/EditOrder" | "/0/private/AmendOrder") => {
-                return Err(not_allowed(
-                    "order edits refused: riskgate cannot check a size or price change yet; cancel and place a new order",
-                ))
+            (&Method::POST, "/0/private/AmendOrder") => {
+                Action::AmendRef(parse_amend_order(req.body)?)
             }
+            (&Method::POST, "/0/private/EditOrder") => match parse_edit_order(req.body)? {
+                Some(edit) => Action::AmendRef(edit),
+                // `validate=true`: Kraken only checks the inputs.
+                None => Action::Pass,
+            },
             (&Method::POST, "/0/private/OpenOrders") => {
                 if open_orders_filtered(req.body) {
                     Action::Observe(Observation::OrderStatus)
@@ -326,11 +334,9 @@ mod tests {
     }
 
     #[test]
-    fn refuses_unknown_edit_withdrawal_and_non_canonical() {
+    fn refuses_unknown_withdrawal_and_non_canonical() {
         let v = Kraken::new(false);
         for p in [
-            "/0/private/EditOrder",
-            "/0/private/AmendOrder",
             "/0/private/Withdraw",
             "/0/private/WalletTransfer",
             "/0/private/SomethingNew",
@@ -353,6 +359,143 @@ mod tests {
                 "nonce=1"
             ),
             Ok(Action::Pass)
+        );
+    }
+
+    #[test]
+    fn amend_and_edit_name_the_order_and_its_new_total() {
+        use crate::model::{AmendMode, Fixed, OrderRef};
+        let v = Kraken::new(false);
+        // ccxt kraken.edit_order(id, 'BTC/USD', 'limit', 'buy', 0.02, 61000): AmendOrder, form body.
+        let Ok(Action::AmendRef(a)) = classify(
+            &v,
+            Method::POST,
+            "/0/private/AmendOrder",
+            "nonce=1&txid=OQCLML-BW3P3-BUCMWZ&order_qty=0.02&limit_price=61000",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            a.target,
+            OrderRef::ExchangeId(learn::txid_key("OQCLML-BW3P3-BUCMWZ").unwrap())
+        );
+        assert_eq!((a.symbol.clone(), a.mode), (None, AmendMode::InPlace));
+        assert_eq!(a.new_qty, Fixed::parse("0.02").ok());
+        assert_eq!(a.new_price, Fixed::parse("61000").ok());
+        let Ok(Action::AmendRef(a)) = classify(
+            &v,
+            Method::POST,
+            "/0/private/AmendOrder",
+            r#"{"nonce":1,"cl_ord_id":"6d1b345e-2821","trigger_price":"59000","post_only":true}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(a.target, OrderRef::ClientId("6d1b345e-2821".into()));
+        assert_eq!(a.new_trigger_price, Fixed::parse("59000").ok());
+        let Ok(Action::AmendRef(e)) = classify(
+            &v,
+            Method::POST,
+            "/0/private/EditOrder",
+            "nonce=1&txid=OHYO67-6LP66-HMQ437&pair=XBTUSD&volume=0.5&price=19500",
+        ) else {
+            panic!()
+        };
+        assert_eq!(e.mode, AmendMode::CancelReplace);
+        assert_eq!(e.symbol.as_ref().map(|s| s.as_str()), Some("BTCUSD"));
+        assert_eq!(
+            e.positional_prices,
+            Some((Fixed::parse("19500").ok(), None))
+        );
+        // Validate-only edits place nothing: passed through.
+        assert_eq!(
+            classify(
+                &v,
+                Method::POST,
+                "/0/private/EditOrder",
+                "nonce=1&txid=OHYO67-6LP66-HMQ437&pair=XBTUSD&volume=0.5&validate=true"
+            ),
+            Ok(Action::Pass)
+        );
+        for (path, bad) in [
+            ("/0/private/AmendOrder", "nonce=1&order_qty=1"),
+            (
+                "/0/private/AmendOrder",
+                "nonce=1&txid=O1-A&cl_ord_id=c&order_qty=1",
+            ),
+            (
+                "/0/private/AmendOrder",
+                "nonce=1&txid=O1-A&limit_price=%2B5",
+            ),
+            (
+                "/0/private/AmendOrder",
+                "nonce=1&txid=O1-A&limit_price=2%25",
+            ),
+            (
+                "/0/private/AmendOrder",
+                "nonce=1&txid=O1-A&order_qty=1&order_qty=9",
+            ),
+            ("/0/private/AmendOrder", "nonce=1&txid=O1-A&type=buy"),
+            (
+                "/0/private/EditOrder",
+                "nonce=1&txid=123&pair=XBTUSD&volume=1",
+            ),
+            ("/0/private/EditOrder", "nonce=1&txid=O1-A&volume=1"),
+            (
+                "/0/private/EditOrder",
+                "nonce=1&txid=O1-A&pair=XBTUSD&volume=1&oflags=viqc",
+            ),
+        ] {
+            assert_eq!(
+                classify(&v, Method::POST, path, bad).unwrap_err().reason,
+                RejectReason::MalformedRequest,
+                "{path} {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn learns_amend_and_edit_answers() {
+        let v = Kraken::new(false);
+        let amend = classify(
+            &v,
+            Method::POST,
+            "/0/private/AmendOrder",
+            "nonce=1&txid=OQCLML-BW3P3-BUCMWZ&order_qty=0.02",
+        )
+        .unwrap();
+        let ok = v.learn(
+            &amend,
+            200,
+            br#"{"error":[],"result":{"amend_id":"TEZA4R-DSDGT-IJBOJK"}}"#,
+        );
+        assert_eq!(ok.reports.len(), 1);
+        assert_eq!(ok.reports[0].exchange_order_id, None, "keeps its txid");
+        assert!(
+            v.learn(&amend, 200, br#"{"error":["EOrder:Unknown order"]}"#)
+                .venue_rejected
+        );
+        let unknown = v.learn(&amend, 200, br#"{"error":["EService:Unavailable"]}"#);
+        assert!(!unknown.venue_rejected && unknown.reports.is_empty());
+        let edit = classify(
+            &v,
+            Method::POST,
+            "/0/private/EditOrder",
+            "nonce=1&txid=OHYO67-6LP66-HMQ437&pair=XBTUSD&volume=0.0003&price=19500",
+        )
+        .unwrap();
+        // Kraken's documented EditOrder answer: a new txid replaced the old.
+        let ok = v.learn(&edit, 200, br#"{"error":[],"result":{"status":"ok","txid":"OFVXHJ-KPQ3B-VS7ELA","originaltxid":"OHYO67-6LP66-HMQ437","volume":"0.00030000","price":"19500.0","price2":"32500.0","orders_cancelled":1,"descr":{"order":"buy 0.00030000 XXBTZGBP @ limit 19500.0"}}}"#);
+        assert_eq!(
+            ok.reports[0].exchange_order_id,
+            learn::txid_key("OFVXHJ-KPQ3B-VS7ELA")
+        );
+        assert!(
+            v.learn(
+                &edit,
+                200,
+                br#"{"error":[],"result":{"status":"err","error_message":"x"}}"#
+            )
+            .venue_rejected
         );
     }
 

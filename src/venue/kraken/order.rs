@@ -11,7 +11,10 @@ use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use crate::model::{Fixed, NewOrder, OrderKind, Side, Symbol, TimeInForce};
+use crate::model::{
+    exchange_order_id, AmendMode, AmendRequest, Fixed, NewOrder, OrderKind, OrderRef, Side, Symbol,
+    TimeInForce,
+};
 use crate::rules::{RejectReason, Rejection};
 use crate::venue::binance::Params;
 use crate::venue::canonical::truncate;
@@ -403,6 +406,173 @@ fn check_request_fields(f: &Fields, allowed_extra: &[&str]) -> Result<(), Reject
 
 fn first_non_space(body: &[u8]) -> Option<u8> {
     body.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// A private request's fields (form, or a JSON object), duplicates refused.
+fn body_fields(body: &[u8]) -> Result<Fields, Rejection> {
+    if first_non_space(body) == Some(b'{') {
+        let pairs: JsonPairs = serde_json::from_slice(body)
+            .map_err(|e| malformed(format!("body: {}", truncate(&e.to_string(), 120))))?;
+        Fields::from_json(pairs)
+    } else {
+        let params = Params::parse(None, body).map_err(|e| malformed(format!("body: {e}")))?;
+        let mut f = Fields::default();
+        for (k, v) in params.iter() {
+            f.push(k, v.to_string())?;
+        }
+        Ok(f)
+    }
+}
+
+/// `AmendOrder` fields (besides `nonce` and `otp`).
+const AMEND_FIELDS: &[&str] = &[
+    "txid",
+    "cl_ord_id",
+    "order_qty",
+    "display_qty",
+    "limit_price",
+    "trigger_price",
+    "post_only",
+    "deadline",
+];
+
+/// `EditOrder` fields (besides `nonce` and `otp`).
+const EDIT_FIELDS: &[&str] = &[
+    "txid",
+    "userref",
+    "pair",
+    "asset_class",
+    "volume",
+    "displayvol",
+    "price",
+    "price2",
+    "oflags",
+    "deadline",
+    "cancel_response",
+    "validate",
+];
+
+fn check_fields(f: &Fields, allowed: &[&str]) -> Result<(), Rejection> {
+    match f
+        .0
+        .iter()
+        .find(|(k, _)| !allowed.contains(&k.as_str()) && !matches!(k.as_str(), "nonce" | "otp"))
+    {
+        Some((k, _)) => Err(malformed(format!("unknown field '{}'", truncate(k, 24)))),
+        None => Ok(()),
+    }
+}
+
+/// A Kraken order id (`OUF4EM-FRGI2-MQMWZD`) as riskgate tracks it. A bare
+/// number would be a `userref`, which can name several orders: refused.
+fn txid_ref(txid: &str) -> Result<OrderRef, Rejection> {
+    if txid.is_empty()
+        || txid.len() > 40
+        || txid.bytes().all(|b| b.is_ascii_digit())
+        || !txid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(malformed(
+            "'txid' must be one Kraken order id (a userref may name several orders)",
+        ));
+    }
+    exchange_order_id(txid)
+        .map(OrderRef::ExchangeId)
+        .ok_or_else(|| malformed("invalid 'txid'"))
+}
+
+/// Parses an `AmendOrder` body (form, as ccxt sends it, or JSON): the order
+/// (`txid` or `cl_ord_id`; no pair) and its new total `order_qty`,
+/// `limit_price` or `trigger_price`. The order keeps its id. Relative prices
+/// (`+5`, `2%`) are refused: riskgate could not know the price they make.
+pub fn parse_amend_order(body: &[u8]) -> Result<AmendRequest, Rejection> {
+    let f = body_fields(body)?;
+    check_fields(&f, AMEND_FIELDS)?;
+    let (target, label) = match (f.get("txid"), f.get("cl_ord_id")) {
+        (Some(t), None) => (txid_ref(t)?, t),
+        (None, Some(c))
+            if !c.is_empty()
+                && c.len() <= MAX_CLIENT_ORDER_ID_LEN
+                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            (OrderRef::ClientId(c.into()), c)
+        }
+        (Some(_), Some(_)) => return Err(malformed("give 'txid' or 'cl_ord_id', not both")),
+        _ => return Err(malformed("AmendOrder needs 'txid' or 'cl_ord_id'")),
+    };
+    positive(&f, "display_qty")?;
+    flag(&f, "post_only")?;
+    Ok(AmendRequest {
+        target,
+        target_label: truncate(label, 40).into(),
+        symbol: None,
+        contract: Some(crate::model::Contract::Spot),
+        new_qty: positive(&f, "order_qty")?,
+        new_price: positive(&f, "limit_price")?,
+        new_trigger_price: positive(&f, "trigger_price")?,
+        positional_prices: None,
+        mode: AmendMode::InPlace,
+    })
+}
+
+/// Parses an `EditOrder` body: the order (`txid`, with its `pair`) and its new
+/// `volume` and `price`/`price2` (read by the order's type: see
+/// `AmendRequest::positional_prices`). Kraken cancels the order and places a
+/// new one with a new txid; it refuses an edit below the executed volume, so
+/// `volume` is read as the new total. `None` for `validate=true`: nothing is
+/// placed, so there is nothing to check or count.
+pub fn parse_edit_order(body: &[u8]) -> Result<Option<AmendRequest>, Rejection> {
+    let f = body_fields(body)?;
+    check_fields(&f, EDIT_FIELDS)?;
+    let txid = f
+        .get("txid")
+        .ok_or_else(|| malformed("missing field 'txid'"))?;
+    let target = txid_ref(txid)?;
+    let pair = f
+        .get("pair")
+        .ok_or_else(|| malformed("missing field 'pair'"))?;
+    let symbol = pair_symbol(pair)
+        .ok_or_else(|| malformed(format!("invalid pair '{}'", truncate(pair, 24))))?;
+    if let Some(ac) = f.get("asset_class") {
+        if ac != "tokenized_asset" {
+            return Err(malformed("invalid 'asset_class'"));
+        }
+    }
+    if let Some(u) = f.get("userref") {
+        if u.parse::<i32>().is_err() {
+            return Err(malformed("invalid 'userref'"));
+        }
+    }
+    for fl in f
+        .get("oflags")
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        // `viqc` would size the new order in quote currency: not readable here.
+        if !matches!(fl, "post" | "fcib" | "fciq" | "nompp") {
+            return Err(malformed(format!(
+                "unsupported oflag '{}'",
+                truncate(fl, 24)
+            )));
+        }
+    }
+    positive(&f, "displayvol")?;
+    flag(&f, "cancel_response")?;
+    if flag(&f, "validate")? {
+        return Ok(None);
+    }
+    let (price, price2) = (positive(&f, "price")?, positive(&f, "price2")?);
+    Ok(Some(AmendRequest {
+        target,
+        target_label: truncate(txid, 40).into(),
+        symbol: Some(symbol),
+        contract: Some(crate::model::Contract::Spot),
+        new_qty: positive(&f, "volume")?,
+        new_price: None,
+        new_trigger_price: None,
+        positional_prices: (price.is_some() || price2.is_some()).then_some((price, price2)),
+        mode: AmendMode::CancelReplace,
+    }))
 }
 
 /// Parses an `AddOrder` body (form, or a JSON object).

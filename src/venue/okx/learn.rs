@@ -308,7 +308,36 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                 _ => {}
             }
         }
-        // Amends are refused at classification; listings settle batch cancels
+        Action::AmendRef(a) => {
+            // `{"code":"0","data":[{"ordId":..,"clOrdId":..,"reqId":..,"sCode":"0"}]}`:
+            // OKX took the amend. code "1" (its per-order sCode says why) changed nothing.
+            let Ok(e) = serde_json::from_slice::<Envelope<WireAck>>(body) else {
+                return learned;
+            };
+            match (e.code.as_str(), e.data.first(), &a.symbol) {
+                ("0", Some(ack), Some(symbol)) if ack.s_code == "0" => {
+                    learned.reports.push(OrderReport {
+                        symbol: symbol.clone(),
+                        exchange_order_id: order_id(&ack.ord_id),
+                        client_order_id: non_empty(&ack.cl_ord_id),
+                        side: None,
+                        status: OrderStatus::Open,
+                        orig_qty: a.new_qty,
+                        executed_qty: Fixed::ZERO,
+                        avg_price: None,
+                        contract: contract_of_symbol(symbol),
+                    });
+                }
+                ("1", _, _) => learned.venue_rejected = true,
+                (_, Some(ack), _) if !ack.s_code.is_empty() && ack.s_code != "0" => {
+                    learned.venue_rejected = true
+                }
+                // Anything else (50004 "timeout, may or may not have been
+                // processed"): unknown, so the old and the new both stay counted.
+                _ => {}
+            }
+        }
+        // Binance-style amends are not OKX's; listings settle batch cancels
         // that span several instruments (OKX's answer does not name them).
         Action::Amend(_) | Action::CancelBatch => {}
         Action::Cancel { symbol, .. } | Action::CancelAll { symbol } => {

@@ -3,7 +3,9 @@
 //! Endpoint policy: reads (GET/HEAD) pass; order and cancel endpoints are
 //! parsed (JSON bodies); a short list of harmless mutating endpoints passes;
 //! every other mutating request (unknown, non-canonical, withdrawal, transfer,
-//! conditional/algo orders, amend) is refused. The account is `OK-ACCESS-KEY`.
+//! conditional/algo orders, batch amends) is refused. `amend-order` names only
+//! the order and its new total size or price: it becomes `Action::AmendRef`,
+//! checked by the engine against the order it tracks. The account is `OK-ACCESS-KEY`.
 //! riskgate never reads or re-signs `OK-ACCESS-SIGN` (base64 HMAC-SHA256 of
 //! timestamp + METHOD + path?query + body): bytes pass unchanged, so it verifies.
 //!
@@ -20,7 +22,7 @@ use bytes::Bytes;
 use http::Method;
 
 pub use instruments::ContractValues;
-pub use order::{okx_spot_inst_id, parse_cancels, parse_orders, InstId};
+pub use order::{okx_spot_inst_id, parse_amend, parse_cancels, parse_orders, InstId};
 
 use super::{
     Action, Classified, Learned, Observation, RequestView, SyntheticResponse, Venue, VenueKind,
@@ -236,9 +238,12 @@ impl Venue for OkxV5 {
                     Action::CancelBatch
                 }
             }
-            (&Method::POST, "/api/v5/trade/amend-order" | "/api/v5/trade/amend-batch-orders") => {
+            (&Method::POST, "/api/v5/trade/amend-order") => {
+                Action::AmendRef(parse_amend(req.body, &self.contracts)?)
+            }
+            (&Method::POST, "/api/v5/trade/amend-batch-orders") => {
                 return Err(not_allowed(
-                    "amend refused: riskgate cannot check a size or price change yet; cancel and place a new order",
+                    "batch amends are not checked by riskgate yet; send one /api/v5/trade/amend-order per order",
                 ))
             }
             (&Method::GET, "/api/v5/trade/order") => Action::Observe(Observation::OrderStatus),
@@ -506,7 +511,7 @@ mod tests {
         for p in [
             "/api/v5/trade/order-algo",
             "/api/v5/trade/close-position",
-            "/api/v5/trade/amend-order",
+            "/api/v5/trade/amend-batch-orders",
             "/api/v5/asset/withdrawal",
             "/api/v5/asset/transfer",
             "/api/v5/trade//order",
@@ -555,6 +560,89 @@ mod tests {
             classify(&open, Method::POST, "/api/v5/asset/withdrawal", None, "{}"),
             Ok(Action::Pass)
         );
+    }
+
+    #[test]
+    fn amends_name_the_order_and_its_new_total_size() {
+        let v = OkxV5::new(false);
+        // ccxt okx.edit_order('123', 'BTC/USDT', 'limit', 'buy', 0.02, 61000).
+        let Ok(Action::AmendRef(a)) = classify(
+            &v,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            r#"{"instId":"BTC-USDT","ordId":"123","newSz":"0.02","newPx":"61000"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(a.target, crate::model::OrderRef::ExchangeId(123));
+        assert_eq!(a.symbol, Some(Symbol::new("BTCUSDT")));
+        assert_eq!(a.new_qty, crate::model::Fixed::parse("0.02").ok());
+        assert_eq!(a.new_price, crate::model::Fixed::parse("61000").ok());
+        let Ok(Action::AmendRef(a)) = classify(
+            &v,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            r#"{"instId":"BTC-USDT","clOrdId":"c1","newPx":"60000","cxlOnFail":false,"reqId":"r1"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(a.target, crate::model::OrderRef::ClientId("c1".into()));
+        assert_eq!(a.new_qty, None);
+        // Swap sizes are contracts: unknown contract value refuses, known converts.
+        let swap = r#"{"instId":"BTC-USDT-SWAP","ordId":"9","newSz":"3"}"#;
+        assert_eq!(
+            classify(&v, Method::POST, "/api/v5/trade/amend-order", None, swap)
+                .unwrap_err()
+                .reason,
+            RejectReason::MarketDataStale
+        );
+        v.learn(
+            &Action::Observe(Observation::Ticker),
+            200,
+            br#"{"code":"0","msg":"","data":[{"instType":"SWAP","instId":"BTC-USDT-SWAP","ctVal":"0.01","ctValCcy":"BTC","ctType":"linear"}]}"#,
+        );
+        assert!(matches!(
+            classify(&v, Method::POST, "/api/v5/trade/amend-order", None, swap),
+            Ok(Action::AmendRef(a)) if a.new_qty == crate::model::Fixed::parse("0.03").ok()
+        ));
+        for bad in [
+            r#"{"instId":"BTC-USDT","newSz":"1"}"#,
+            r#"{"instId":"BTC-USDT","ordId":"1","newSz":1}"#,
+            r#"{"instId":"BTC-USDT","ordId":"1","newSz":"1","newSz":"9"}"#,
+            r#"{"instId":"BTC-USDT","ordId":"1","side":"buy"}"#,
+            r#"{"instId":"BTC-USDT","ordId":"1","newPxUsd":"5"}"#,
+            r#"[{"instId":"BTC-USDT","ordId":"1","newSz":"1"}]"#,
+        ] {
+            assert_eq!(
+                classify(&v, Method::POST, "/api/v5/trade/amend-order", None, bad)
+                    .unwrap_err()
+                    .reason,
+                RejectReason::MalformedRequest,
+                "{bad}"
+            );
+        }
+        // Answers: sCode 0 applied it; code 1 changed nothing; 50004 unknown.
+        let Ok(action) = classify(
+            &v,
+            Method::POST,
+            "/api/v5/trade/amend-order",
+            None,
+            r#"{"instId":"BTC-USDT","ordId":"123","newSz":"0.02"}"#,
+        ) else {
+            panic!()
+        };
+        let ok = v.learn(&action, 200, br#"{"code":"0","msg":"","data":[{"clOrdId":"","ordId":"123","ts":"1","reqId":"","sCode":"0","sMsg":""}]}"#);
+        assert_eq!(ok.reports[0].exchange_order_id, Some(123));
+        let no = v.learn(&action, 200, br#"{"code":"1","msg":"","data":[{"clOrdId":"","ordId":"123","ts":"1","reqId":"","sCode":"51503","sMsg":"x"}]}"#);
+        assert!(no.venue_rejected);
+        let unknown = v.learn(
+            &action,
+            200,
+            br#"{"code":"50004","msg":"timeout","data":[]}"#,
+        );
+        assert!(!unknown.venue_rejected && unknown.reports.is_empty());
     }
 
     #[test]

@@ -10,7 +10,10 @@
 use serde::Deserialize;
 
 use super::instruments::ContractValues;
-use crate::model::{Contract, Fixed, NewOrder, OrderKind, OrderRef, Side, Symbol, TimeInForce};
+use crate::model::{
+    AmendMode, AmendRequest, Contract, Fixed, NewOrder, OrderKind, OrderRef, Side, Symbol,
+    TimeInForce,
+};
 use crate::rules::{RejectReason, Rejection};
 use crate::venue::canonical::truncate;
 
@@ -80,6 +83,31 @@ struct WireCancel {
     inst_id: Option<String>,
     ord_id: Option<String>,
     cl_ord_id: Option<String>,
+}
+
+/// `POST /api/v5/trade/amend-order` body, every documented field except the
+/// option-only `newPxUsd` / `newPxVol` (options are not supported).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct WireAmend {
+    inst_id: Option<String>,
+    cxl_on_fail: Option<WireBool>,
+    ord_id: Option<String>,
+    cl_ord_id: Option<String>,
+    req_id: Option<String>,
+    new_sz: Option<String>,
+    new_px: Option<String>,
+    px_amend_type: Option<String>,
+    /// Take-profit / stop-loss changes only move the prices at which the
+    /// position closes: no exposure of their own.
+    attach_algo_ords: Option<Vec<serde_json::Value>>,
+    new_tp_trigger_px: Option<String>,
+    new_tp_ord_px: Option<String>,
+    new_sl_trigger_px: Option<String>,
+    new_sl_ord_px: Option<String>,
+    new_tp_trigger_px_type: Option<String>,
+    new_sl_trigger_px_type: Option<String>,
+    new_tp_ord_kind: Option<String>,
 }
 
 /// An OKX instrument id, split.
@@ -371,6 +399,93 @@ pub fn parse_orders(
             })
         })
         .collect()
+}
+
+/// Parses an `/api/v5/trade/amend-order` body (one object; also used by the
+/// paper exchange). `newSz` is the new total size, fills included (OKX's
+/// rule), in contracts for swaps: converted to base units with the learned
+/// contract value, like an order's `sz`.
+pub fn parse_amend(body: &[u8], contracts: &ContractValues) -> Result<AmendRequest, Rejection> {
+    if first_non_space(body) != Some(b'{') {
+        return Err(malformed("amend body must be a JSON object"));
+    }
+    let w: WireAmend = serde_json::from_slice(body)
+        .map_err(|e| malformed(format!("amend body: {}", truncate(&e.to_string(), 120))))?;
+    let CancelRef { symbol, order } = parse_cancel(WireCancel {
+        inst_id: w.inst_id.clone(),
+        ord_id: w.ord_id.clone(),
+        cl_ord_id: w.cl_ord_id.clone(),
+    })?;
+    let inst = InstId::parse(w.inst_id.as_deref().unwrap_or(""))?;
+    if let Some(b) = &w.cxl_on_fail {
+        b.get("cxlOnFail")?;
+    }
+    short_token("reqId", &w.req_id, MAX_CLIENT_ORDER_ID_LEN)?;
+    match w.px_amend_type.as_deref() {
+        None | Some("0" | "1") => {}
+        Some(_) => return Err(malformed("invalid 'pxAmendType'")),
+    }
+    for (name, v) in [
+        ("newTpTriggerPx", &w.new_tp_trigger_px),
+        ("newTpOrdPx", &w.new_tp_ord_px),
+        ("newSlTriggerPx", &w.new_sl_trigger_px),
+        ("newSlOrdPx", &w.new_sl_ord_px),
+    ] {
+        // "-1": at the market; "0": delete the take-profit or stop-loss.
+        if !matches!(v.as_deref(), Some("-1" | "0")) {
+            positive(name, v)?;
+        }
+    }
+    for (name, v) in [
+        ("newTpTriggerPxType", &w.new_tp_trigger_px_type),
+        ("newSlTriggerPxType", &w.new_sl_trigger_px_type),
+        ("newTpOrdKind", &w.new_tp_ord_kind),
+    ] {
+        short_token(name, v, 16)?;
+    }
+    if let Some(algos) = &w.attach_algo_ords {
+        if algos.len() > 10 || algos.iter().any(|a| !a.is_object()) {
+            return Err(malformed("invalid 'attachAlgoOrds'"));
+        }
+    }
+    let new_px = positive("newPx", &w.new_px)?;
+    let new_qty = match (positive("newSz", &w.new_sz)?, &inst) {
+        (None, _) => None,
+        (Some(sz), InstId::Spot { .. }) => Some(sz),
+        (Some(sz), InstId::Swap { .. }) => {
+            let Some(ct_val) = contracts.get(&inst.okx()) else {
+                return Err(Rejection::new(
+                    RejectReason::MarketDataStale,
+                    format!(
+                        "contract value of {} unknown (riskgate learns it from GET /api/v5/public/instruments?instType=SWAP)",
+                        inst.okx()
+                    ),
+                ));
+            };
+            Some(
+                contracts_to_base(sz, ct_val)
+                    .ok_or_else(|| malformed("'newSz' × contract value out of range"))?,
+            )
+        }
+    };
+    let label = match &order {
+        OrderRef::ExchangeId(id) => id.to_string(),
+        OrderRef::ClientId(c) => c.to_string(),
+    };
+    Ok(AmendRequest {
+        target: order,
+        target_label: label.into(),
+        symbol: Some(symbol),
+        contract: Some(match inst {
+            InstId::Spot { .. } => Contract::Spot,
+            InstId::Swap { .. } => Contract::Linear,
+        }),
+        new_qty,
+        new_price: new_px,
+        new_trigger_price: None,
+        positional_prices: None,
+        mode: AmendMode::InPlace,
+    })
 }
 
 /// One cancel: the instrument and which order.
