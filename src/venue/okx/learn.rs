@@ -406,6 +406,10 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
             learned.filters = super::filters::instruments(body);
         }
         Action::Observe(Observation::Ticker) => {
+            // An instrument list read as public data elsewhere (e.g. through
+            // an older classification) still teaches contract values; a
+            // tickers answer has no contract fields and teaches nothing.
+            contracts.learn_from_answer(body);
             if let Ok(e) = serde_json::from_slice::<Envelope<WireTicker>>(body) {
                 if ok_code(&e) {
                     learned.prices = e
