@@ -96,6 +96,7 @@ fn bench(c: &mut Criterion) {
                 same_order_recently: false,
                 capital_usd: Some(1e9),
                 portfolio: None,
+                filters: riskgate::rules::FiltersView::Off,
             };
             black_box(riskgate::rules::check(&ctx).is_ok())
         })

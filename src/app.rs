@@ -17,12 +17,19 @@ use crate::market::history::History;
 use crate::market::sim::SharedMarket;
 use crate::market::PriceBook;
 use crate::paper;
-use crate::proxy::{self, Shared, UpstreamTarget, VenueListener};
+use crate::proxy::{self, InProcessVenue, Shared, UpstreamTarget, VenueListener};
 use crate::risk::task::RiskTask;
 use crate::rules::{file as rule_file, RuleSet};
 use crate::state::{Engine, EngineConfig, JournalError};
 use crate::telemetry;
-use crate::venue::{self, Action, Observation};
+use crate::venue::{self, Action, Observation, RequestView};
+
+/// Live and shadow mode: how often the venues' instrument lists (exchange
+/// filters) are fetched again once loaded; they change rarely (listings, tick
+/// size changes announced days ahead).
+const FILTERS_REFRESH: Duration = Duration::from_secs(30 * 60);
+/// Until a venue's instrument list has loaded, retry this often.
+const FILTERS_RETRY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -151,6 +158,7 @@ pub fn start(
     let mut venue_listeners = Vec::new();
     let mut venue_addrs = Vec::new();
     let mut upstream_targets = Vec::new();
+    let mut filter_targets = Vec::new();
     for v in &config.venues {
         let adapter = venue::adapter(v.kind, config.allow_withdrawals);
         let paper_venue = match &market {
@@ -168,6 +176,9 @@ pub fn start(
             ),
             None => None,
         };
+        if let Some(paper) = &paper_venue {
+            load_paper_filters(&engine, &v.name, adapter.as_ref(), paper.as_ref());
+        }
         let upstream = match (&v.upstream, config.mode) {
             (Some(u), Mode::Live | Mode::Shadow) => Some(Arc::new(
                 UpstreamTarget::new(
@@ -181,6 +192,11 @@ pub fn start(
         };
         if let Some(u) = &upstream {
             upstream_targets.push((adapter.clone(), u.clone()));
+            filter_targets.push((
+                Arc::<str>::from(v.name.as_str()),
+                adapter.clone(),
+                u.clone(),
+            ));
         }
         let first = proxy::bind_reuseport(v.listen).map_err(|source| StartError::Bind {
             addr: v.listen,
@@ -323,6 +339,9 @@ pub fn start(
                 bg_history.clone(),
                 bg_config.risk.clone(),
             ));
+        }
+        for (name, adapter, target) in filter_targets {
+            tokio::task::spawn_local(poll_filters(name, adapter, target, bg_engine.clone()));
         }
         for (adapter, target) in upstream_targets {
             tokio::task::spawn_local(poll_prices(
@@ -589,5 +608,90 @@ async fn poll_prices(
                 tracing::warn!(error = %e, "ticker poll failed; reference prices will go stale")
             }
         }
+    }
+}
+
+/// Paper mode: the paper venue's own instrument list is the exchange filters,
+/// read by the venue adapter exactly as a live answer would be (one source for
+/// the numbers: the paper exchange's definitions).
+fn load_paper_filters(
+    engine: &Engine,
+    venue_name: &str,
+    adapter: &dyn venue::Venue,
+    paper: &dyn InProcessVenue,
+) {
+    let headers = http::HeaderMap::new();
+    let action = Action::Observe(Observation::Instruments);
+    for path_and_query in adapter.instruments_paths() {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (*path_and_query, None),
+        };
+        let req = RequestView {
+            method: &http::Method::GET,
+            path,
+            query,
+            headers: &headers,
+            body: b"",
+        };
+        let answer = paper.handle(&req);
+        let learned = adapter.learn(&action, answer.status, &answer.body);
+        let stored = engine.filters.learn(venue_name, &learned.filters);
+        tracing::debug!(
+            venue = venue_name,
+            path = path_and_query,
+            instruments = stored,
+            "exchange filters loaded from the paper venue"
+        );
+    }
+}
+
+/// Live and shadow mode: fetches the venue's public instrument lists (its
+/// exchange filters) at start, retries until they load, then refreshes them.
+/// While no account has `exchange_filters` on (the default), nothing is
+/// fetched: an exchange's full instrument list is heavy (Binance spot's is
+/// megabytes and costs request weight); a reload that turns them on is seen
+/// within `FILTERS_RETRY`.
+async fn poll_filters(
+    venue_name: Arc<str>,
+    adapter: Arc<dyn venue::Venue>,
+    target: Arc<UpstreamTarget>,
+    engine: Arc<Engine>,
+) {
+    let paths = adapter.instruments_paths();
+    if paths.is_empty() {
+        return;
+    }
+    let action = Action::Observe(Observation::Instruments);
+    loop {
+        if !engine.rules.load().exchange_filters_on() {
+            tokio::time::sleep(FILTERS_RETRY).await;
+            continue;
+        }
+        let mut all_loaded = true;
+        for path in paths {
+            match proxy::upstream::get_once(&target, path).await {
+                Ok(answer) => {
+                    let learned = adapter.learn(&action, answer.status.as_u16(), &answer.body);
+                    if learned.filters.is_empty() {
+                        all_loaded = false;
+                        tracing::warn!(venue = %venue_name, path, status = answer.status.as_u16(), "instrument list had no readable exchange filters");
+                    } else {
+                        let stored = engine.filters.learn(&venue_name, &learned.filters);
+                        tracing::info!(venue = %venue_name, path, instruments = stored, "exchange filters loaded");
+                    }
+                }
+                Err(e) => {
+                    all_loaded = false;
+                    tracing::warn!(venue = %venue_name, path, error = %e, "instrument list fetch failed; exchange filters not refreshed");
+                }
+            }
+        }
+        tokio::time::sleep(if all_loaded {
+            FILTERS_REFRESH
+        } else {
+            FILTERS_RETRY
+        })
+        .await;
     }
 }

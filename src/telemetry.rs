@@ -216,6 +216,13 @@ pub fn limit_utilization(account: &str, limit: &'static str, ratio: f64) {
     gauge!(LIMIT_UTILIZATION, "account" => account.to_string(), "limit" => limit).set(ratio);
 }
 
+/// `riskgate_limit_utilization_ratio{limit="exchange:<exchange>"}` for an
+/// `[exchange_limits]` entry. Only configured exchanges (a closed set: one per
+/// venue kind) are published, so the label stays bounded.
+pub fn exchange_limit_utilization(account: &str, exchange: &str, ratio: f64) {
+    gauge!(LIMIT_UTILIZATION, "account" => account.to_string(), "limit" => format!("exchange:{exchange}")).set(ratio);
+}
+
 pub fn alert(account: &str, limit: &'static str) {
     counter!(ALERTS_TOTAL, "account" => account.to_string(), "limit" => limit).increment(1);
 }
@@ -272,4 +279,23 @@ pub fn init_logging() {
     } else {
         builder.try_init()
     };
+}
+
+#[cfg(test)]
+mod exchange_limit_tests {
+    #[test]
+    fn exchange_limits_publish_under_a_bounded_exchange_label() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            super::exchange_limit_utilization("main", "okx", 0.25)
+        });
+        let text = handle.render();
+        assert!(
+            text.contains(
+                "riskgate_limit_utilization_ratio{account=\"main\",limit=\"exchange:okx\"} 0.25"
+            ),
+            "{text}"
+        );
+    }
 }

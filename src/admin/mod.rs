@@ -266,6 +266,18 @@ fn account_view(
         })
         .collect();
     let util = |used: f64, limit: f64| if limit > 0.0 { used / limit } else { 0.0 };
+    // The same figures the max_exchange_exposure rule uses (without a new order).
+    let exchange_limits: Vec<_> = s
+        .engine
+        .exchange_exposures(account)
+        .iter()
+        .map(|e| {
+            json!({
+                "exchange": e.exchange, "limit_pct": e.limit_pct, "used_usd": e.gross_usd,
+                "used_pct": e.used_pct(), "utilization": e.utilization(), "configured": e.configured,
+            })
+        })
+        .collect();
     let position_pct = capital.map(|c| largest_usd / c * 100.0);
     json!({
         "account": account.label,
@@ -289,6 +301,7 @@ fn account_view(
             "max_open_orders": { "value": r.max_open_orders, "used": book.open_orders.len(), "utilization": util(book.open_orders.len() as f64, r.max_open_orders as f64) },
             "max_single_position_pct": { "value": r.max_single_position_pct, "used": position_pct, "utilization": position_pct.map(|p| util(p, r.max_single_position_pct)) },
             "max_order_notional_usd": { "value": r.max_order_notional_usd },
+            "exchange_limits": exchange_limits,
         },
     })
 }
@@ -320,6 +333,11 @@ fn refresh_gauges(s: &AdminState) {
         ] {
             if let Some(u) = v["limits"][limit]["utilization"].as_f64() {
                 telemetry::limit_utilization(&a.label, limit, u);
+            }
+        }
+        for e in s.engine.exchange_exposures(&a) {
+            if let (true, Some(u)) = (e.configured, e.utilization()) {
+                telemetry::exchange_limit_utilization(&a.label, &e.exchange, u);
             }
         }
         for p in v["positions"].as_array().into_iter().flatten() {

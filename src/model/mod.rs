@@ -4,9 +4,11 @@
 //! format or a rule; `venue/` translates into these types and `rules/` decides on them.
 
 pub mod decimal;
+pub mod filters;
 pub mod instrument;
 pub mod order;
 
 pub use decimal::{DecimalError, Fixed};
+pub use filters::{FilterNames, FilterReport, InstrumentFilters};
 pub use instrument::{normalize_asset, Instrument, InstrumentId, Symbol, USD_STABLE_ASSETS};
 pub use order::*;

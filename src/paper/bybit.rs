@@ -366,13 +366,39 @@ impl PaperBybit {
                 now_ms,
             ),
             ("GET", "/v5/market/instruments-info") => {
-                // Spot only: the simulated market has no perpetuals of its own
-                // (linear orders are priced from the spot pair).
+                // The simulated symbols, as spot pairs and as the linear
+                // perpetuals paper Bybit trades on the same prices, with the
+                // simulator's own step, tick and minimums.
                 let category = q.get("category").unwrap_or("spot");
                 let m = self.market.read();
-                let list: Vec<Value> = if category == "spot" {
+                let wanted = |i: &&crate::market::sim::SimSymbol| {
+                    q.get("symbol").is_none_or(|w| w == i.symbol.as_str())
+                };
+                let list: Vec<Value> = if category == "linear" {
                     m.symbols()
-                        .filter(|i| q.get("symbol").is_none_or(|w| w == i.symbol.as_str()))
+                        .filter(wanted)
+                        .map(|i| {
+                            json!({
+                                "symbol": i.symbol.as_str(), "contractType": "LinearPerpetual",
+                                "status": "Trading", "baseCoin": i.base, "quoteCoin": i.quote,
+                                "settleCoin": i.quote,
+                                "lotSizeFilter": {
+                                    "qtyStep": i.step_size.to_string(),
+                                    "minOrderQty": i.min_qty.to_string(),
+                                    "maxOrderQty": i.max_qty.to_string(),
+                                    "maxMktOrderQty": i.max_qty.to_string(),
+                                    "minNotionalValue": i.min_notional.to_string(),
+                                },
+                                "priceFilter": {
+                                    "tickSize": i.tick_size.to_string(),
+                                    "minPrice": i.tick_size.to_string(),
+                                },
+                            })
+                        })
+                        .collect()
+                } else if category == "spot" {
+                    m.symbols()
+                        .filter(wanted)
                         .map(|i| {
                             json!({
                                 "symbol": i.symbol.as_str(), "baseCoin": i.base, "quoteCoin": i.quote,

@@ -13,7 +13,8 @@
 use super::portfolio::PortfolioView;
 use super::ruleset::{AccountRules, SymbolRules};
 use super::{RejectReason, Rejection};
-use crate::model::{Fixed, NewOrder, Side};
+use crate::model::filters::{notional, on_step};
+use crate::model::{Fixed, InstrumentFilters, NewOrder, OrderKind, Side};
 
 /// Trading state of an account or of the whole gateway.
 #[derive(
@@ -81,6 +82,21 @@ pub struct OrderContext<'a> {
     pub capital_usd: Option<f64>,
     /// Portfolio limits and the latest risk snapshot, if the account has such limits.
     pub portfolio: Option<PortfolioView<'a>>,
+    /// The venue's filters for the order's instrument, when the account has
+    /// `exchange_filters` on.
+    pub filters: FiltersView<'a>,
+}
+
+/// What the check knows of the venue's exchange filters for the order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FiltersView<'a> {
+    /// `exchange_filters` is off for the account: nothing to check.
+    Off,
+    /// On, but the venue's filters for this instrument are not loaded (fail closed).
+    Unknown {
+        venue: &'a str,
+    },
+    Known(&'a InstrumentFilters),
 }
 
 /// A derivative position on one venue's instrument, with its open orders.
@@ -141,6 +157,156 @@ pub fn is_reducing(
     }
 }
 
+/// The venue's exchange filters against the order as the bot wrote it.
+/// `reference_price` values market orders for the notional bounds; None skips
+/// the notional bounds (reducing orders).
+fn check_filters(
+    o: &NewOrder,
+    f: &InstrumentFilters,
+    reference_price: Option<Fixed>,
+) -> Result<(), Rejection> {
+    let n = &f.names;
+    let fail = |reason: RejectReason, msg: String| -> Result<(), Rejection> {
+        Err(Rejection::new(reason, msg))
+    };
+    let market = o.kind == OrderKind::Market;
+    // Base quantity as sent: a quote-sized order has none (its size is
+    // checked as a notional below).
+    if let Some(q) = o.qty {
+        if let Some(step) = f.qty_step {
+            if !on_step(q, step, f.min_qty) {
+                return fail(
+                    RejectReason::ExchangeFilterQtyStep,
+                    format!(
+                        "quantity {q} is not a multiple of step {step} ({} {})",
+                        o.symbol, n.qty_step
+                    ),
+                );
+            }
+        }
+        if market {
+            if let Some(step) = f.market_qty_step {
+                if !on_step(q, step, f.market_min_qty) {
+                    return fail(
+                        RejectReason::ExchangeFilterQtyStep,
+                        format!(
+                            "market order quantity {q} is not a multiple of step {step} ({} {})",
+                            o.symbol, n.market_qty_step
+                        ),
+                    );
+                }
+            }
+        }
+        let mut bounds = [
+            (f.min_qty, true, n.min_qty, ""),
+            (f.max_qty, false, n.max_qty, ""),
+            (None, true, "", ""),
+            (None, false, "", ""),
+        ];
+        if market {
+            bounds[2] = (f.market_min_qty, true, n.market_min_qty, "market order ");
+            bounds[3] = (f.market_max_qty, false, n.market_max_qty, "market order ");
+        } else if o.kind.has_limit_price() && o.kind != OrderKind::LimitMaker {
+            bounds[3] = (f.limit_max_qty, false, n.limit_max_qty, "limit order ");
+        }
+        for (bound, is_min, name, what) in bounds {
+            let Some(b) = bound else { continue };
+            if (is_min && q < b) || (!is_min && q > b) {
+                return fail(
+                    RejectReason::ExchangeFilterQtyRange,
+                    format!(
+                        "{what}quantity {q} is {} the {} {b} ({} {name})",
+                        if is_min { "below" } else { "above" },
+                        if is_min { "minimum" } else { "maximum" },
+                        o.symbol
+                    ),
+                );
+            }
+        }
+    }
+    if let (true, Some(p)) = (o.kind.has_limit_price(), o.price) {
+        if let Some(tick) = f.price_tick {
+            if !on_step(p, tick, f.min_price) {
+                return fail(
+                    RejectReason::ExchangeFilterPriceTick,
+                    format!(
+                        "price {p} is not a multiple of tick {tick} ({} {})",
+                        o.symbol, n.price_tick
+                    ),
+                );
+            }
+        }
+        if let Some(min) = f.min_price.filter(|m| p < *m) {
+            return fail(
+                RejectReason::ExchangeFilterPriceRange,
+                format!(
+                    "price {p} is below the minimum {min} ({} {})",
+                    o.symbol, n.min_price
+                ),
+            );
+        }
+        if let Some(max) = f.max_price.filter(|m| p > *m) {
+            return fail(
+                RejectReason::ExchangeFilterPriceRange,
+                format!(
+                    "price {p} is above the maximum {max} ({} {})",
+                    o.symbol, n.max_price
+                ),
+            );
+        }
+    }
+    let Some(reference_price) = reference_price else {
+        return Ok(());
+    };
+    // Order value in the quote currency: quantity at the limit price, a market
+    // order at the reference price, a quote-sized order as given. Stop- and
+    // take-profit-market orders are not valued: venues value them at their
+    // trigger price, which says nothing about the price they will fill at.
+    let limit_price = o.price.filter(|_| o.kind.has_limit_price());
+    if limit_price.is_none() && !market {
+        return Ok(());
+    }
+    let (value, how) = match (o.qty, o.quote_qty, limit_price) {
+        (Some(q), _, Some(p)) => (notional(q, p), format!("quantity {q} × price {p}")),
+        (Some(q), _, None) => (
+            notional(q, reference_price),
+            format!("quantity {q} × reference price {reference_price}"),
+        ),
+        (None, Some(quote), _) => (quote, "quote-currency size".to_string()),
+        (None, None, _) => return Ok(()),
+    };
+    let is_market = limit_price.is_none();
+    if let Some(min) = f
+        .min_notional
+        .filter(|_| !is_market || f.min_notional_applies_to_market)
+    {
+        if value < min {
+            return fail(
+                RejectReason::ExchangeFilterNotional,
+                format!(
+                    "order value {value} ({how}) is below the minimum {min} ({} {})",
+                    o.symbol, n.min_notional
+                ),
+            );
+        }
+    }
+    if let Some(max) = f
+        .max_notional
+        .filter(|_| !is_market || f.max_notional_applies_to_market)
+    {
+        if value > max {
+            return fail(
+                RejectReason::ExchangeFilterNotional,
+                format!(
+                    "order value {value} ({how}) is above the maximum {max} ({} {})",
+                    o.symbol, n.max_notional
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Decides on one order.
 pub fn check(ctx: &OrderContext<'_>) -> Decision {
     let o = ctx.order;
@@ -176,6 +342,13 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
             )
         });
     if reducing {
+        // Reducing orders: the venue's precision and size filters still apply
+        // (it would refuse the order anyway, and saying why here costs the bot
+        // nothing); notional minimums do not (Binance USD-M and Bybit exempt
+        // reduce-only orders from them), and unknown filters never block a close.
+        if let FiltersView::Known(f) = ctx.filters {
+            check_filters(o, f, None)?;
+        }
         let notional_usd = match (qty, ref_price.or(o.price), ctx.quote_usd) {
             (Some(q), Some(p), Some(fx)) => q.mul_f64(p) * fx,
             _ => 0.0,
@@ -260,6 +433,20 @@ pub fn check(ctx: &OrderContext<'_>) -> Decision {
                 );
             }
         }
+    }
+
+    match &ctx.filters {
+        FiltersView::Off => {}
+        FiltersView::Unknown { venue } => {
+            return reject(
+                RejectReason::ExchangeFiltersUnknown,
+                format!(
+                    "no exchange filters loaded for {} on {}: riskgate reads them from the venue's instrument list (fetched at start and refreshed; also learned from exchangeInfo, instruments-info, public/instruments or AssetPairs answers passing through). Retry once they are loaded, or set exchange_filters = false in the rules",
+                    o.symbol, venue
+                ),
+            )
+        }
+        FiltersView::Known(f) => check_filters(o, f, Some(ref_price))?,
     }
 
     if ctx.client_order_id_seen {
@@ -541,6 +728,7 @@ mod tests {
                 same_order_recently: false,
                 capital_usd: Some(100_000.0),
                 portfolio: None,
+                filters: FiltersView::Off,
             }
         }
     }
@@ -729,6 +917,212 @@ mod tests {
         assert_eq!(check(&c).unwrap().qty, fx("0.1"));
     }
 
+    /// Exchange filters (`exchange_filters = true`).
+    mod exchange_filters {
+        use super::*;
+        use crate::model::FilterNames;
+
+        /// BTCUSDT with Binance-like filters.
+        fn btc() -> InstrumentFilters {
+            InstrumentFilters {
+                qty_step: Some(fx("0.00001")),
+                min_qty: Some(fx("0.0001")),
+                max_qty: Some(fx("9000")),
+                market_max_qty: Some(fx("0.2")),
+                limit_max_qty: Some(fx("0.4")),
+                price_tick: Some(fx("0.01")),
+                min_price: Some(fx("0.01")),
+                max_price: Some(fx("1000000")),
+                min_notional: Some(fx("5")),
+                max_notional: Some(fx("9000")),
+                min_notional_applies_to_market: true,
+                max_notional_applies_to_market: false,
+                names: FilterNames {
+                    qty_step: "LOT_SIZE stepSize",
+                    min_notional: "NOTIONAL minNotional",
+                    ..FilterNames::GENERIC
+                },
+                ..Default::default()
+            }
+        }
+
+        fn decide(order: &NewOrder, filters: FiltersView<'_>, position: &str) -> Decision {
+            let f = Fixture::new();
+            let mut c = f.ctx(order);
+            c.filters = filters;
+            c.position_qty = fx(position);
+            check(&c)
+        }
+
+        fn market(side: Side, qty: &str) -> NewOrder {
+            NewOrder {
+                kind: OrderKind::Market,
+                price: None,
+                time_in_force: None,
+                ..limit(side, qty, "1")
+            }
+        }
+
+        #[test]
+        fn refuses_each_filter_with_the_numbers() {
+            let filters = btc();
+            let known = FiltersView::Known(&filters);
+            let cases: &[(NewOrder, RejectReason, &str)] = &[
+                (
+                    limit(Side::Buy, "0.00012345", "50000"),
+                    RejectReason::ExchangeFilterQtyStep,
+                    "quantity 0.00012345 is not a multiple of step 0.00001 (BTCUSDT LOT_SIZE stepSize)",
+                ),
+                (
+                    limit(Side::Buy, "0.00002", "50000"),
+                    RejectReason::ExchangeFilterQtyRange,
+                    "quantity 0.00002 is below the minimum 0.0001 (BTCUSDT minimum quantity)",
+                ),
+                (
+                    market(Side::Buy, "0.21"),
+                    RejectReason::ExchangeFilterQtyRange,
+                    "market order quantity 0.21 is above the maximum 0.2 (BTCUSDT market maximum quantity)",
+                ),
+                (
+                    limit(Side::Buy, "0.41", "50000"),
+                    RejectReason::ExchangeFilterQtyRange,
+                    "limit order quantity 0.41 is above the maximum 0.4",
+                ),
+                (
+                    limit(Side::Buy, "0.1", "50000.005"),
+                    RejectReason::ExchangeFilterPriceTick,
+                    "price 50000.005 is not a multiple of tick 0.01 (BTCUSDT price tick)",
+                ),
+                (
+                    limit(Side::Buy, "0.0001", "49999"),
+                    RejectReason::ExchangeFilterNotional,
+                    "order value 4.9999 (quantity 0.0001 × price 49999) is below the minimum 5 (BTCUSDT NOTIONAL minNotional)",
+                ),
+            ];
+            for (order, want, text) in cases {
+                let e = decide(order, known, "0").unwrap_err();
+                assert_eq!(e.reason, *want, "{}", e.message);
+                assert!(e.message.contains(text), "{text:?} not in {}", e.message);
+            }
+            // A market order is valued at the reference price (50000).
+            let mut f = btc();
+            f.min_qty = None;
+            let e = decide(&market(Side::Buy, "0.00009"), FiltersView::Known(&f), "0").unwrap_err();
+            assert_eq!(
+                e.reason,
+                RejectReason::ExchangeFilterNotional,
+                "{}",
+                e.message
+            );
+            assert!(
+                e.message.contains("order value 4.5 (quantity 0.00009 × reference price 50000) is below the minimum 5"),
+                "{}",
+                e.message
+            );
+            // A stop-market order is not valued (its fill price is unknown).
+            let stop = NewOrder {
+                kind: OrderKind::StopMarket,
+                stop_price: Some(fx("51000")),
+                ..market(Side::Buy, "0.00009")
+            };
+            decide(&stop, FiltersView::Known(&f), "0").unwrap();
+            f.min_notional_applies_to_market = false;
+            decide(&market(Side::Buy, "0.00009"), FiltersView::Known(&f), "0").unwrap();
+            // Within every filter: accepted.
+            decide(&limit(Side::Buy, "0.1", "50000.01"), known, "0").unwrap();
+            decide(&market(Side::Buy, "0.2"), known, "0").unwrap();
+            // A post-only order is not held to the limit-order maximum.
+            let mut f = btc();
+            f.limit_max_qty = Some(fx("0.05"));
+            let o = limit(Side::Buy, "0.06", "50000");
+            let e = decide(&o, FiltersView::Known(&f), "0").unwrap_err();
+            assert_eq!(
+                e.reason,
+                RejectReason::ExchangeFilterQtyRange,
+                "{}",
+                e.message
+            );
+            let maker = NewOrder {
+                kind: OrderKind::LimitMaker,
+                ..o
+            };
+            decide(&maker, FiltersView::Known(&f), "0").unwrap();
+            // The maximum notional does not apply to market orders here, but
+            // does to a limit order: 0.2 × 50000 = 10000 > 9000.
+            let big = limit(Side::Buy, "0.2", "50000");
+            let mut f = btc();
+            f.limit_max_qty = None;
+            let e = decide(&big, FiltersView::Known(&f), "0").unwrap_err();
+            assert_eq!(
+                e.reason,
+                RejectReason::ExchangeFilterNotional,
+                "{}",
+                e.message
+            );
+            assert!(
+                e.message.contains("above the maximum 9000"),
+                "{}",
+                e.message
+            );
+        }
+
+        #[test]
+        fn unknown_filters_fail_closed_and_off_checks_nothing() {
+            let o = limit(Side::Buy, "0.00012345", "50000");
+            let e = decide(&o, FiltersView::Unknown { venue: "binance" }, "0").unwrap_err();
+            assert_eq!(e.reason, RejectReason::ExchangeFiltersUnknown);
+            assert!(
+                e.message
+                    .contains("no exchange filters loaded for BTCUSDT on binance"),
+                "{}",
+                e.message
+            );
+            assert!(
+                e.message.contains("exchange_filters = false"),
+                "{}",
+                e.message
+            );
+            decide(&o, FiltersView::Off, "0").unwrap();
+        }
+
+        #[test]
+        fn reducing_orders_meet_precision_but_not_notional_and_pass_when_unknown() {
+            // Long 0.5 BTC: selling 0.00005 only reduces.
+            let dust = limit(Side::Sell, "0.00005", "50000");
+            // Precision and size still apply: below minQty 0.0001.
+            let e = decide(&dust, FiltersView::Known(&btc()), "0.5").unwrap_err();
+            assert_eq!(
+                e.reason,
+                RejectReason::ExchangeFilterQtyRange,
+                "{}",
+                e.message
+            );
+            let off_step = limit(Side::Sell, "0.00012345", "50000");
+            let e = decide(&off_step, FiltersView::Known(&btc()), "0.5").unwrap_err();
+            assert_eq!(e.reason, RejectReason::ExchangeFilterQtyStep);
+            // Below the minimum notional (0.0001 × 40000 = 4): passes when reducing.
+            let small = limit(Side::Sell, "0.0001", "40000");
+            assert!(
+                decide(&small, FiltersView::Known(&btc()), "0.5")
+                    .unwrap()
+                    .reducing
+            );
+            // Unknown filters never block a close.
+            assert!(
+                decide(&off_step, FiltersView::Unknown { venue: "binance" }, "0.5")
+                    .unwrap()
+                    .reducing
+            );
+        }
+
+        #[test]
+        fn the_price_band_is_reported_before_the_filters() {
+            let o = limit(Side::Buy, "0.00012345", "10");
+            let e = decide(&o, FiltersView::Unknown { venue: "binance" }, "0").unwrap_err();
+            assert_eq!(e.reason, RejectReason::PriceBand);
+        }
+    }
+
     /// Volatility scaling: the per-symbol position limits × min(target / asset vol, max_scale).
     mod volatility_scaling {
         use super::*;
@@ -815,6 +1209,7 @@ mod tests {
                     portfolio: Some(view),
                     instrument_position: None,
                     exchange: None,
+                    filters: FiltersView::Off,
                 };
                 check(&ctx)
             }

@@ -77,6 +77,9 @@ struct AccountSection {
     max_daily_trades: Option<Spanned<i64>>,
     rate_limit_orders_per_s: Option<Spanned<i64>>,
     rate_limit_burst: Option<Spanned<i64>>,
+    /// Check the venue's own precision and size filters (lot step, tick size,
+    /// minimum/maximum quantity and notional) before the venue does.
+    exchange_filters: Option<bool>,
     #[serde(default)]
     symbol: BTreeMap<String, Spanned<SymbolSection>>,
 }
@@ -222,6 +225,7 @@ struct AccountValues {
     max_daily_trades: Option<u32>,
     rate_per_s: Option<u32>,
     rate_burst: Option<u32>,
+    exchange_filters: Option<bool>,
     symbols: HashMap<String, SymbolValues>,
 }
 
@@ -270,6 +274,7 @@ fn validate_account(v: &mut Validator<'_>, a: &AccountSection) -> AccountValues 
             100_000,
         ),
         rate_burst: v.count(&a.rate_limit_burst, "rate_limit_burst", 1_000_000),
+        exchange_filters: a.exchange_filters,
         symbols: HashMap::new(),
     };
     for (name, s) in &a.symbol {
@@ -732,6 +737,10 @@ pub fn build(
             symbols,
             default_symbol,
             portfolio: None,
+            exchange_filters: specific
+                .exchange_filters
+                .or(general.exchange_filters)
+                .unwrap_or(false),
         }
     };
     let mut default_account = resolve_account(&AccountValues::default());
@@ -893,6 +902,28 @@ mod tests {
     }
 
     #[test]
+    fn exchange_filters_are_off_unless_set_and_overlay_per_account() {
+        let text = "[account.\"*\"]\nexchange_filters = true\n[account.alice]\nexchange_filters = false\n[account.bob]\nmax_daily_trades = 3\n";
+        let names = ["alice".into(), "bob".into()];
+        let r = build(&[src("a.toml", text)], &names, &EnvOverrides::default(), 1).unwrap();
+        assert!(r.account(None).exchange_filters);
+        assert!(!r.account(Some("alice")).exchange_filters);
+        assert!(
+            r.account(Some("bob")).exchange_filters,
+            "inherits account.*"
+        );
+        assert!(!RuleSet::defaults().account(None).exchange_filters);
+        let e = build(
+            &[src("b.toml", "[account.\"*\"]\nexchange_filters = 1\n")],
+            &[],
+            &EnvOverrides::default(),
+            1,
+        )
+        .unwrap_err();
+        assert!(e.0[0].to_string().starts_with("b.toml:2:"), "{}", e.0[0]);
+    }
+
+    #[test]
     fn environment_overrides_every_account() {
         let text =
             "[account.\"*\"]\nmax_daily_trades = 10\n[account.alice]\nmax_daily_trades = 20\n";
@@ -1024,5 +1055,7 @@ mod tests {
         let r = load_dir(&dir, &[], &EnvOverrides::default(), 1).unwrap();
         assert!(r.files.len() >= 2);
         assert!(!r.symbol_allowed("LUNAUSDT"));
+        assert_eq!(r.exchange_limit_pct("okx"), Some(10.0));
+        assert!(!r.account(None).exchange_filters, "off by default");
     }
 }

@@ -10,8 +10,8 @@ pub mod reason;
 pub mod ruleset;
 
 pub use check::{
-    check, Accepted, Decision, ExchangeView, InstrumentPosition, OrderContext, PriceView,
-    TradingState,
+    check, Accepted, Decision, ExchangeView, FiltersView, InstrumentPosition, OrderContext,
+    PriceView, TradingState,
 };
 pub use portfolio::{PortfolioView, RiskState};
 pub use reason::{Fault, RejectReason, Rejection};

@@ -70,6 +70,13 @@ reasons! {
     // Market data.
     MarketDataStale = 300, "market_data_stale", Riskgate, "no reference price, or one older than the configured age";
     PriceBand = 301, "price_band", Bot, "limit price too far from the reference price (fat finger)";
+    // Exchange filters (`exchange_filters = true`): what the venue would refuse anyway.
+    ExchangeFiltersUnknown = 302, "exchange_filters_unknown", Riskgate, "exchange filters are on but none are loaded for the order's instrument on its venue";
+    ExchangeFilterQtyStep = 303, "exchange_filter_qty_step", Bot, "quantity not a multiple of the venue's lot step";
+    ExchangeFilterQtyRange = 304, "exchange_filter_qty_range", Bot, "quantity below the venue's minimum or above its maximum";
+    ExchangeFilterPriceTick = 305, "exchange_filter_price_tick", Bot, "limit price not a multiple of the venue's tick size";
+    ExchangeFilterPriceRange = 306, "exchange_filter_price_range", Bot, "limit price below the venue's minimum or above its maximum";
+    ExchangeFilterNotional = 307, "exchange_filter_notional", Bot, "order value below the venue's minimum notional or above its maximum";
     // Duplicates.
     DuplicateClientOrderId = 400, "duplicate_client_order_id", Bot, "client order id already used";
     DuplicateOrder = 401, "duplicate_order", Bot, "same order repeated within the duplicate window";

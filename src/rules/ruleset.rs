@@ -174,6 +174,9 @@ pub struct AccountRules {
     pub default_symbol: SymbolRules,
     /// None: no portfolio limits for this account.
     pub portfolio: Option<PortfolioRules>,
+    /// Check the venue's exchange filters (lot step, tick, min/max quantity and
+    /// notional) before forwarding; unknown filters refuse the order. Off by default.
+    pub exchange_filters: bool,
 }
 
 impl AccountRules {
@@ -227,6 +230,12 @@ impl RuleSet {
             .get(exchange)
             .or_else(|| self.exchange_limits.get("*"))
             .copied()
+    }
+
+    /// Whether any account checks exchange filters (else riskgate does not
+    /// fetch the venues' instrument lists at all).
+    pub fn exchange_filters_on(&self) -> bool {
+        self.default_account.exchange_filters || self.accounts.values().any(|a| a.exchange_filters)
     }
 
     pub fn sector_of(&self, asset: &str) -> Option<&str> {

@@ -27,7 +27,7 @@ pub use event::Event;
 pub use journal::{Durability, Journal, JournalError, JournalIo, StateDirLock};
 
 use crate::clock::SharedClock;
-use crate::market::{Breakers, PriceBook};
+use crate::market::{Breakers, FilterBook, PriceBook};
 use crate::model::{
     AccountId, AmendMode, AmendRequest, Contract, Fixed, Instrument, NewOrder, OrderKind, Symbol,
     USD_STABLE_ASSETS,
@@ -36,8 +36,8 @@ use crate::risk::task::Wake;
 use crate::risk::RiskBoard;
 use crate::rules::ruleset::RateRule;
 use crate::rules::{
-    self, Accepted, ExchangeView, InstrumentPosition, OrderContext, PortfolioView, RejectReason,
-    Rejection, RiskState, RuleSet, TradingState,
+    self, Accepted, ExchangeView, FiltersView, InstrumentPosition, OrderContext, PortfolioView,
+    RejectReason, Rejection, RiskState, RuleSet, TradingState,
 };
 use crate::venue::{Action, Learned};
 
@@ -157,6 +157,40 @@ pub struct GlobalState {
     pub since_ms: i64,
 }
 
+/// The gross exposure on one exchange against its `[exchange_limits]` share.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExchangeExposure {
+    pub exchange: String,
+    /// A venue of this exchange is configured (else only the rules name it).
+    pub configured: bool,
+    pub limit_pct: f64,
+    /// None when something held there has no fresh price (orders there are
+    /// then refused `market_data_stale`).
+    pub gross_usd: Option<f64>,
+    pub capital_usd: Option<f64>,
+}
+
+impl ExchangeExposure {
+    /// Gross exposure as % of capital.
+    pub fn used_pct(&self) -> Option<f64> {
+        match (self.gross_usd, self.capital_usd) {
+            (Some(g), Some(c)) if c > 0.0 => Some(g / c * 100.0),
+            _ => None,
+        }
+    }
+
+    /// Used / limit (1.0 = at the limit).
+    pub fn utilization(&self) -> Option<f64> {
+        self.used_pct().map(|u| {
+            if self.limit_pct > 0.0 {
+                u / self.limit_pct
+            } else {
+                0.0
+            }
+        })
+    }
+}
+
 /// An accepted order's reservation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Submitted {
@@ -169,6 +203,8 @@ pub struct Engine {
     clock: SharedClock,
     pub rules: Arc<ArcSwap<RuleSet>>,
     pub prices: Arc<PriceBook>,
+    /// Exchange filters per venue and instrument, for `exchange_filters`.
+    pub filters: FilterBook,
     pub breakers: Breakers,
     /// Latest portfolio risk per account, published by the risk task.
     pub risk: RiskBoard,
@@ -349,6 +385,7 @@ impl Engine {
             clock,
             rules,
             prices,
+            filters: FilterBook::new(cfg.venues.iter().map(|v| &v.name)),
             breakers,
             risk: RiskBoard::new(),
             risk_wake: Arc::new(Wake::default()),
@@ -494,6 +531,51 @@ impl Engine {
             gross += o.remaining().to_f64() * self.prices.usd_rate(&o.base, now_ms, max_age_ms)?;
         }
         Some(gross)
+    }
+
+    /// Every exchange with an `[exchange_limits]` entry (by name, or through
+    /// `*` for a configured exchange not named), with the gross exposure the
+    /// `max_exchange_exposure` rule counts there now (before any new order),
+    /// for status and metrics. Configured exchanges first, then the rules'
+    /// other names (nothing is held there through riskgate).
+    pub fn exchange_exposures(&self, account: &Account) -> Vec<ExchangeExposure> {
+        let rules = self.rules.load();
+        let now_ms = self.clock.now_ms();
+        let book = account.book.lock();
+        let account_rules = rules.account(account.alias.as_deref());
+        let capital_usd = account_rules
+            .capital_usd
+            .or_else(|| self.equity_usd(&book, now_ms, rules.max_price_age_ms));
+        let mut configured: Vec<&'static str> = self.venue_exchange.values().copied().collect();
+        configured.sort_unstable();
+        configured.dedup();
+        let mut named: Vec<&str> = rules
+            .exchange_limits
+            .keys()
+            .map(|k| &**k)
+            .filter(|k| *k != "*" && !configured.contains(k))
+            .collect();
+        named.sort_unstable();
+        let mut out = Vec::new();
+        for (exchange, is_configured) in configured
+            .iter()
+            .map(|e| (*e, true))
+            .chain(named.into_iter().map(|e| (e, false)))
+        {
+            let Some(limit_pct) = rules.exchange_limit_pct(exchange) else {
+                continue;
+            };
+            let gross_usd =
+                self.exchange_gross_usd(&book, exchange, now_ms, rules.max_price_age_ms);
+            out.push(ExchangeExposure {
+                exchange: exchange.to_string(),
+                configured: is_configured,
+                limit_pct,
+                gross_usd,
+                capital_usd,
+            });
+        }
+        out
     }
 
     pub fn global_state(&self) -> GlobalState {
@@ -842,8 +924,23 @@ impl Engine {
                 ),
                 limit_pct,
             });
+        // Off by default: no lookup at all. On: a copy of the venue's filters,
+        // looked up by borrowed keys (no allocation).
+        let instrument_filters = account_rules
+            .exchange_filters
+            .then(|| {
+                self.filters
+                    .get(&venue.name, order.contract, order.symbol.as_str())
+            })
+            .flatten();
+        let filters = match (account_rules.exchange_filters, &instrument_filters) {
+            (false, _) => FiltersView::Off,
+            (true, Some(f)) => FiltersView::Known(f),
+            (true, None) => FiltersView::Unknown { venue: &venue.name },
+        };
         let ctx = OrderContext {
             order,
+            filters,
             account: account_rules,
             instrument_position,
             exchange,
@@ -1026,6 +1123,9 @@ impl Engine {
         }
         if filled || !learned.balances.is_empty() {
             self.risk_wake.notify();
+        }
+        if !learned.filters.is_empty() {
+            self.filters.learn(&venue.name, &learned.filters);
         }
         let Some(account) = account else { return };
         let mut book = account.book.lock();

@@ -18,7 +18,9 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use crate::model::{AmendRequest, Balance, Fixed, NewOrder, OrderRef, OrderReport, Symbol};
+use crate::model::{
+    AmendRequest, Balance, FilterReport, Fixed, NewOrder, OrderRef, OrderReport, Symbol,
+};
 use crate::rules::Rejection;
 
 /// The kinds of venue riskgate can front. Config names them in kebab case.
@@ -159,6 +161,10 @@ pub enum Observation {
     Positions { complete: bool },
     /// Public prices.
     Ticker,
+    /// The public instrument list with its exchange filters (Binance
+    /// `exchangeInfo`, Bybit `instruments-info`, OKX `public/instruments`,
+    /// Kraken `AssetPairs`).
+    Instruments,
 }
 
 /// A classified request: who sent it and what it is.
@@ -192,6 +198,8 @@ pub struct Learned {
     /// holds for this venue (a listing of all positions).
     pub positions: Vec<PositionReport>,
     pub positions_complete: bool,
+    /// Exchange filters from an instrument list (`Observation::Instruments`).
+    pub filters: Vec<FilterReport>,
 }
 
 /// One derivative position as the venue reported it.
@@ -248,6 +256,15 @@ pub trait Venue: Send + Sync + 'static {
 
     /// Daily closes (oldest first) from the answer to `daily_bars_path`.
     fn parse_daily_closes(&self, body: &[u8]) -> Vec<f64>;
+
+    /// Public, unsigned paths whose answers list every instrument's exchange
+    /// filters (read with `Observation::Instruments`): fetched at start and
+    /// refreshed in live and shadow mode, asked of the paper venue in paper
+    /// mode. Empty: the venue publishes none riskgate can read, so with
+    /// `exchange_filters` on its orders are refused.
+    fn instruments_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Creates the adapter for a venue kind.

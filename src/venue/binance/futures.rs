@@ -436,6 +436,7 @@ impl Venue for BinanceUsdm {
                 Action::Observe(Observation::Positions { complete: all })
             }
             (&Method::GET, "/fapi/v1/ticker/price") => Action::Observe(Observation::Ticker),
+            (&Method::GET, "/fapi/v1/exchangeInfo") => Action::Observe(Observation::Instruments),
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             (m, p) if HARMLESS.contains(&(m, p)) => Action::Pass,
             (m, p) => {
@@ -507,6 +508,10 @@ impl Venue for BinanceUsdm {
 
     fn parse_daily_closes(&self, body: &[u8]) -> Vec<f64> {
         super::parse_klines_closes(body)
+    }
+
+    fn instruments_paths(&self) -> &'static [&'static str] {
+        &["/fapi/v1/exchangeInfo"]
     }
 }
 

@@ -341,6 +341,9 @@ pub fn learn_contract(contract: Contract, action: &Action, status: u16, body: &[
                     .collect();
             }
         }
+        Action::Observe(Observation::Instruments) => {
+            learned.filters = super::filters::exchange_info(body, contract);
+        }
         Action::Pass => {}
     }
     learned

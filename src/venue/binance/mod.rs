@@ -5,6 +5,7 @@
 //! mutating request (unknown, non-canonical, withdrawal, transfer) is refused.
 
 mod fast;
+pub mod filters;
 pub mod futures;
 pub mod learn;
 pub mod order;
@@ -97,6 +98,7 @@ impl Venue for BinanceSpot {
             }
             (&Method::GET, "/api/v3/account") => Action::Observe(Observation::Account),
             (&Method::GET, "/api/v3/ticker/price") => Action::Observe(Observation::Ticker),
+            (&Method::GET, "/api/v3/exchangeInfo") => Action::Observe(Observation::Instruments),
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             // Listen keys for the user-data stream; cancelling order lists only removes risk.
             (&Method::POST | &Method::PUT | &Method::DELETE, "/api/v3/userDataStream") => {
@@ -150,6 +152,10 @@ impl Venue for BinanceSpot {
 
     fn parse_daily_closes(&self, body: &[u8]) -> Vec<f64> {
         parse_klines_closes(body)
+    }
+
+    fn instruments_paths(&self) -> &'static [&'static str] {
+        &["/api/v3/exchangeInfo"]
     }
 }
 

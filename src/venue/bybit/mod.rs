@@ -13,6 +13,8 @@
 //! `InvalidOrder`. The signature (`X-BAPI-SIGN`) covers the raw body, which is
 //! forwarded untouched.
 
+pub mod filters;
+
 use bytes::Bytes;
 use http::Method;
 use serde::Deserialize;
@@ -423,6 +425,9 @@ impl Venue for BybitV5 {
                 query()?;
                 Action::Observe(Observation::Ticker)
             }
+            (&Method::GET, "/v5/market/instruments-info") => {
+                Action::Observe(Observation::Instruments)
+            }
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             // Leverage and margin mode change no exposure.
             (
@@ -529,6 +534,13 @@ impl Venue for BybitV5 {
 
     fn ticker_path(&self) -> &'static str {
         "/v5/market/tickers?category=linear"
+    }
+
+    fn instruments_paths(&self) -> &'static [&'static str] {
+        &[
+            "/v5/market/instruments-info?category=spot",
+            "/v5/market/instruments-info?category=linear&limit=1000",
+        ]
     }
 
     fn daily_bars_path(&self, symbol: &str, days: usize) -> String {
@@ -718,6 +730,9 @@ pub fn learn(action: &Action, status: u16, body: &[u8]) -> Learned {
                     })
                     .collect();
             }
+        }
+        Action::Observe(Observation::Instruments) => {
+            learned.filters = filters::instruments_info(body);
         }
         Action::Observe(Observation::Ticker) => {
             learned.prices = list

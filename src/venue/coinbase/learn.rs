@@ -397,7 +397,12 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8], products: &OrderPro
                 }
             }
         }
+        Action::Observe(Observation::Instruments) => {
+            learned.filters = super::filters::products(body);
+        }
         Action::Observe(Observation::Ticker) => {
+            // Product answers carry prices and each product's filters.
+            learned.filters = super::filters::products(body);
             let products_seen: Vec<WireProduct> =
                 if let Ok(list) = serde_json::from_slice::<ProductList>(body) {
                     list.products

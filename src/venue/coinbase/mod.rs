@@ -15,6 +15,7 @@
 //! the name rules and reference prices use. Futures and perpetuals are refused.
 
 pub mod auth;
+pub mod filters;
 pub mod learn;
 pub mod order;
 
@@ -295,6 +296,10 @@ impl Venue for CoinbaseAdvanced {
 
     fn ticker_path(&self) -> &'static str {
         "/api/v3/brokerage/market/products?product_type=SPOT"
+    }
+
+    fn instruments_paths(&self) -> &'static [&'static str] {
+        &["/api/v3/brokerage/market/products?product_type=SPOT"]
     }
 
     fn daily_bars_path(&self, symbol: &str, days: usize) -> String {

@@ -267,6 +267,9 @@ pub fn learn(action: &Action, status_code: u16, body: &[u8]) -> Learned {
                 }
             }
         }
+        Action::Observe(Observation::Instruments) => {
+            learned.filters = super::filters::asset_pairs(body);
+        }
         Action::Observe(Observation::Ticker) => {
             if let Ok(Envelope {
                 error,

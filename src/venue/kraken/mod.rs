@@ -14,6 +14,7 @@
 //! Symbols: every spelling of a pair (`XBTUSD`, `XXBTZUSD`, `XBT/USD`) is one
 //! riskgate symbol in common asset names (`BTCUSD`).
 
+pub mod filters;
 pub mod learn;
 pub mod order;
 
@@ -182,6 +183,7 @@ impl Venue for Kraken {
                 }
             }
             (&Method::GET, "/0/public/Ticker") => Action::Observe(Observation::Ticker),
+            (&Method::GET, "/0/public/AssetPairs") => Action::Observe(Observation::Instruments),
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             (m, p) => {
                 return Err(not_allowed(format!(
@@ -241,6 +243,10 @@ impl Venue for Kraken {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    fn instruments_paths(&self) -> &'static [&'static str] {
+        &["/0/public/AssetPairs"]
     }
 }
 
@@ -323,7 +329,7 @@ mod tests {
         );
         assert_eq!(
             classify(&v, Method::GET, "/0/public/AssetPairs", ""),
-            Ok(Action::Pass)
+            Ok(Action::Observe(Observation::Instruments))
         );
     }
 

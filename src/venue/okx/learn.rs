@@ -400,9 +400,15 @@ pub fn learn(action: &Action, status: u16, body: &[u8], contracts: &ContractValu
                 }
             }
         }
+        Action::Observe(Observation::Instruments) => {
+            // The public instrument list: swaps' contract values, and filters.
+            contracts.learn_from_answer(body);
+            learned.filters = super::filters::instruments(body);
+        }
         Action::Observe(Observation::Ticker) => {
-            // Tickers, and the public instrument list (classified alike: both
-            // are public reference data); each reader ignores the other's shape.
+            // An instrument list read as public data elsewhere (e.g. through
+            // an older classification) still teaches contract values; a
+            // tickers answer has no contract fields and teaches nothing.
             contracts.learn_from_answer(body);
             if let Ok(e) = serde_json::from_slice::<Envelope<WireTicker>>(body) {
                 if ok_code(&e) {

@@ -13,6 +13,7 @@
 //! prices use); a perpetual keeps its id (`BTC-USDT-SWAP`) and its `sz` in
 //! contracts is converted to base units with the learned contract value.
 
+pub mod filters;
 pub mod instruments;
 pub mod learn;
 pub mod order;
@@ -266,8 +267,11 @@ impl Venue for OkxV5 {
             (&Method::GET, "/api/v5/market/tickers" | "/api/v5/market/ticker") => {
                 Action::Observe(Observation::Ticker)
             }
-            // Public instrument list: carries the contract values of swaps.
-            (&Method::GET, "/api/v5/public/instruments") => Action::Observe(Observation::Ticker),
+            // Public instrument list: swaps' contract values and every
+            // instrument's exchange filters.
+            (&Method::GET, "/api/v5/public/instruments") => {
+                Action::Observe(Observation::Instruments)
+            }
             (m, _) if m == Method::GET || m == Method::HEAD => Action::Pass,
             (&Method::POST, p) if HARMLESS_POSTS.contains(&p) => Action::Pass,
             (&Method::POST, p)
@@ -360,6 +364,13 @@ impl Venue for OkxV5 {
             .collect();
         closes.reverse();
         closes
+    }
+
+    fn instruments_paths(&self) -> &'static [&'static str] {
+        &[
+            "/api/v5/public/instruments?instType=SPOT",
+            "/api/v5/public/instruments?instType=SWAP",
+        ]
     }
 }
 
