@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
-use super::upstream::{copy_end_to_end, InProcessVenue, Pool, UpstreamAnswer, UpstreamError};
+use super::upstream::{InProcessVenue, Pool, UpstreamAnswer, UpstreamError};
 use super::Shared;
 use crate::config::Mode;
 use crate::rules::{RejectReason, Rejection};
@@ -41,9 +41,12 @@ pub struct WorkerVenue {
 
 pub type Answer = Response<Full<Bytes>>;
 
+/// `headers`: the answer's end-to-end headers, ready to send (an upstream
+/// answer's are filtered when its head is parsed); `None` for riskgate's own
+/// answers.
 fn respond(
     status: u16,
-    headers: Option<&HeaderMap>,
+    headers: Option<HeaderMap>,
     body: Bytes,
     decision: &'static str,
     rule: Option<&'static str>,
@@ -52,10 +55,7 @@ fn respond(
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     let h = r.headers_mut();
     match headers {
-        Some(upstream) => {
-            copy_end_to_end(upstream, h);
-            h.remove(http::header::CONTENT_LENGTH);
-        }
+        Some(upstream) => *h = upstream,
         None => {
             h.insert(
                 http::header::CONTENT_TYPE,
@@ -371,7 +371,7 @@ impl WorkerVenue {
                 };
                 Ok(respond(
                     a.status.as_u16(),
-                    Some(&a.headers),
+                    Some(a.headers),
                     a.body,
                     decision,
                     shadow_rule,

@@ -56,6 +56,8 @@ pub enum UpstreamError {
 
 pub struct UpstreamAnswer {
     pub status: StatusCode,
+    /// End-to-end headers only (hop-by-hop, `Connection`-named and
+    /// `Content-Length` dropped), so the bot's answer takes them as they are.
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -188,7 +190,14 @@ enum Progress {
 /// A parsed response head.
 struct Head {
     status: StatusCode,
+    /// End-to-end headers only, ready to send to the bot as they are: no
+    /// hop-by-hop header, none the `Connection` header names, and no
+    /// `Content-Length` (the bot's answer is framed anew).
     headers: HeaderMap,
+    /// Framing, read apart from the forwarded headers: the first
+    /// `Transfer-Encoding`, and every `Content-Length`.
+    transfer_encoding: Option<HeaderValue>,
+    content_lengths: Vec<HeaderValue>,
     head_len: usize,
     keep_alive: bool,
 }
@@ -203,14 +212,11 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
     };
     let code = resp.code.unwrap_or(0);
     let status = StatusCode::from_u16(code).map_err(|_| format!("bad status {code}"))?;
-    let mut headers = HeaderMap::with_capacity(resp.headers.len());
     let mut close = resp.version == Some(0);
+    // The Connection header may come after the headers it names: read it first.
+    let mut named: Vec<&[u8]> = Vec::new();
     for h in resp.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| "malformed response header name".to_string())?;
-        let value = HeaderValue::from_bytes(h.value)
-            .map_err(|_| "malformed response header value".to_string())?;
-        if name == http::header::CONNECTION {
+        if h.name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|b| *b == b',') {
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
@@ -218,13 +224,35 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
                 } else if token.eq_ignore_ascii_case(b"keep-alive") {
                     close = false;
                 }
+                named.push(token);
             }
         }
-        headers.append(name, value);
+    }
+    let mut headers = HeaderMap::with_capacity(resp.headers.len());
+    let mut transfer_encoding = None;
+    let mut content_lengths = Vec::new();
+    for h in resp.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|_| "malformed response header name".to_string())?;
+        let value = HeaderValue::from_bytes(h.value)
+            .map_err(|_| "malformed response header value".to_string())?;
+        if name == http::header::TRANSFER_ENCODING {
+            transfer_encoding.get_or_insert(value);
+        } else if name == http::header::CONTENT_LENGTH {
+            content_lengths.push(value);
+        } else if !is_hop_by_hop(&name)
+            && !named
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()))
+        {
+            headers.append(name, value);
+        }
     }
     Ok(Some(Head {
         status,
         headers,
+        transfer_encoding,
+        content_lengths,
         head_len,
         keep_alive: !close,
     }))
@@ -243,7 +271,7 @@ fn framing(method: &Method, head: &Head) -> Result<Framing, String> {
     if *method == Method::HEAD || code == 204 || code == 304 || (100..200).contains(&code) {
         return Ok(Framing::None);
     }
-    if let Some(te) = head.headers.get(http::header::TRANSFER_ENCODING) {
+    if let Some(te) = &head.transfer_encoding {
         let last = te
             .as_bytes()
             .rsplit(|b| *b == b',')
@@ -256,7 +284,7 @@ fn framing(method: &Method, head: &Head) -> Result<Framing, String> {
             Ok(Framing::UntilClose)
         };
     }
-    let mut lengths = head.headers.get_all(http::header::CONTENT_LENGTH).iter();
+    let mut lengths = head.content_lengths.iter();
     match (lengths.next(), lengths.next()) {
         (None, _) => Ok(Framing::UntilClose),
         (Some(v), None) => {
@@ -370,16 +398,6 @@ fn named_by_connection(from: &HeaderMap) -> Vec<&str> {
 
 fn is_end_to_end(name: &HeaderName, named: &[&str]) -> bool {
     !is_hop_by_hop(name) && !named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str()))
-}
-
-/// Copies end-to-end headers: drops hop-by-hop ones and any the `Connection` header names.
-pub fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
-    let named = named_by_connection(from);
-    for (name, value) in from {
-        if is_end_to_end(name, &named) {
-            to.append(name.clone(), value.clone());
-        }
-    }
 }
 
 impl Pool {
@@ -763,6 +781,31 @@ mod tests {
             let seen = server.await.unwrap();
             assert_eq!(seen.len(), 2);
             assert!(!String::from_utf8_lossy(&seen[0]).contains("content-length"));
+        });
+    }
+
+    #[test]
+    fn answer_keeps_only_end_to_end_headers() {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            // `Connection` comes after the header it names.
+            let server = tokio::spawn(serve_script(
+                listener,
+                vec![b"HTTP/1.1 200 OK\r\nx-secret: 1\r\nKeep-Alive: timeout=5\r\nX-Mbx-Used-Weight: 3\r\nx-mbx-used-weight-1m: 3\r\nConnection: keep-alive, X-Secret\r\ncontent-length: 2\r\n\r\n{}"],
+                false,
+            ));
+            let pool = pool_for(addr);
+            let a = pool
+                .send(&Method::GET, "/x", &HeaderMap::new(), Bytes::new())
+                .await
+                .unwrap();
+            assert_eq!(&a.body[..], b"{}");
+            let mut names: Vec<&str> = a.headers.keys().map(|k| k.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, ["x-mbx-used-weight", "x-mbx-used-weight-1m"]);
+            drop(pool);
+            server.await.unwrap();
         });
     }
 

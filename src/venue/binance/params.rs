@@ -40,16 +40,46 @@ impl<'a> Params<'a> {
             pairs: Vec::with_capacity(12),
         };
         for source in [query.unwrap_or(""), body] {
-            for pair in source.split('&') {
-                if pair.is_empty() {
-                    continue;
+            // One pass per pair: find its end, its '=', and whether either
+            // side needs percent-decoding (this runs on every order).
+            let bytes = source.as_bytes();
+            let mut start = 0;
+            while start <= bytes.len() {
+                let mut end = start;
+                let mut eq = None;
+                let (mut key_encoded, mut value_encoded) = (false, false);
+                while let Some(&b) = bytes.get(end) {
+                    match b {
+                        b'&' => break,
+                        b'=' if eq.is_none() => eq = Some(end),
+                        b'%' | b'+' if eq.is_none() => key_encoded = true,
+                        b'%' | b'+' => value_encoded = true,
+                        _ => {}
+                    }
+                    end += 1;
                 }
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                let k = decode(k)?;
+                // '&' and '=' are ASCII, so these are char boundaries.
+                let (k, v) = match eq {
+                    Some(e) => (&source[start..e], &source[e + 1..end]),
+                    None => (&source[start..end], ""),
+                };
+                start = end + 1;
+                if k.is_empty() && eq.is_none() {
+                    continue; // an empty pair ("a=1&&b=2")
+                }
+                let k = if key_encoded {
+                    decode(k)?
+                } else {
+                    Cow::Borrowed(k)
+                };
                 if k.is_empty() {
                     return Err(ParamError::EmptyName);
                 }
-                let v = decode(v)?;
+                let v = if value_encoded {
+                    decode(v)?
+                } else {
+                    Cow::Borrowed(v)
+                };
                 if params.pairs.iter().any(|(existing, _)| *existing == k) {
                     return Err(ParamError::Duplicate(k.into_owned()));
                 }
@@ -184,5 +214,74 @@ mod tests {
         assert_eq!(Params::parse(Some("a=%ff"), b""), Err(ParamError::NotUtf8));
         assert_eq!(Params::parse(None, &[0xff, 0xfe]), Err(ParamError::NotUtf8));
         assert_eq!(Params::parse(Some("=1"), b""), Err(ParamError::EmptyName));
+    }
+
+    /// The straightforward reading (split on '&', then on the first '='), to
+    /// hold the one-pass parser to it.
+    fn reference(query: Option<&str>, body: &[u8]) -> Result<Vec<(String, String)>, ParamError> {
+        let body = std::str::from_utf8(body).map_err(|_| ParamError::NotUtf8)?;
+        let mut out: Vec<(String, String)> = Vec::new();
+        for source in [query.unwrap_or(""), body] {
+            for pair in source.split('&') {
+                if pair.is_empty() {
+                    continue;
+                }
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let k = decode(k)?;
+                if k.is_empty() {
+                    return Err(ParamError::EmptyName);
+                }
+                let v = decode(v)?;
+                if out.iter().any(|(e, _)| *e == *k) {
+                    return Err(ParamError::Duplicate(k.into_owned()));
+                }
+                if out.len() == MAX_PARAMS {
+                    return Err(ParamError::TooMany);
+                }
+                out.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn one_pass_parser_matches_the_reference_reading() {
+        let alphabet: &[&str] = &[
+            "a", "b", "=", "&", "%", "2", "0", "+", "%41", "x", "é", "%zz", "",
+        ];
+        // Every string of up to 4 pieces from the alphabet, as query and body.
+        let mut inputs = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for s in &inputs {
+                for piece in alphabet {
+                    next.push(format!("{s}{piece}"));
+                }
+            }
+            inputs.extend(next);
+            inputs.sort();
+            inputs.dedup();
+        }
+        let mut compared = 0;
+        for s in &inputs {
+            for (query, body) in [
+                (Some(s.as_str()), "c=1"),
+                (None, s.as_str()),
+                (Some("b=2"), s.as_str()),
+            ] {
+                let fast = Params::parse(query, body.as_bytes()).map(|p| {
+                    p.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect::<Vec<_>>()
+                });
+                assert_eq!(
+                    fast,
+                    reference(query, body.as_bytes()),
+                    "{query:?} {body:?}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 50_000, "{compared}");
     }
 }
