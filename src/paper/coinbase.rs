@@ -16,7 +16,8 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{json, Value};
 
-use super::book::{Books, PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUNTS};
+use super::book::{PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUNTS};
+use super::PaperCore;
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
 use crate::model::{Fixed, OrderKind, OrderRef, Side, TimeInForce};
@@ -29,9 +30,7 @@ const MAX_CANDLES: usize = 350;
 const ORDER_ID_PREFIX: &str = "00000000-0000-4000-8000-";
 
 pub struct PaperCoinbase {
-    market: SharedMarket,
-    clock: SharedClock,
-    books: parking_lot::Mutex<Books>,
+    core: PaperCore,
 }
 
 fn answer(status: u16, v: Value) -> SyntheticResponse {
@@ -215,26 +214,13 @@ impl PaperCoinbase {
         max_accounts: usize,
     ) -> PaperCoinbase {
         PaperCoinbase {
-            market,
-            clock,
-            books: parking_lot::Mutex::new(Books::new(starting_balances, max_accounts)),
+            core: PaperCore::new(market, clock, starting_balances, max_accounts),
         }
-    }
-
-    /// Advances the market to the clock and fills resting orders it crossed.
-    fn sync(&self) -> i64 {
-        let now_ms = self.clock.now_ms();
-        if self.market.read().is_due(now_ms) {
-            self.market.write().advance_to(now_ms);
-        }
-        let m = self.market.read();
-        self.books.lock().match_resting(&m, now_ms);
-        now_ms
     }
 
     /// Answers one request as Coinbase would.
     pub fn handle(&self, req: &RequestView<'_>) -> SyntheticResponse {
-        let now_ms = self.sync();
+        let now_ms = self.core.sync();
         let key = if is_private(req.path) {
             match auth::account_key(req) {
                 Ok(Some(k)) => String::from_utf8_lossy(&k).into_owned(),
@@ -244,7 +230,7 @@ impl PaperCoinbase {
             String::new()
         };
         let q = query_pairs(req.query);
-        let m = self.market.read();
+        let m = self.core.market.read();
         let path = req.path;
         match (req.method, path) {
             (&Method::GET, "/api/v3/brokerage/time") => ok(json!({
@@ -314,7 +300,7 @@ impl PaperCoinbase {
             .map(|v| v["order_configuration"].clone())
             .unwrap_or(Value::Null);
         let cl = order.client_order_id.as_deref().unwrap_or("").to_string();
-        let mut books = self.books.lock();
+        let mut books = self.core.books.lock();
         match books.place(key, &order, m, now_ms) {
             Ok(p) => {
                 let id = order_id_string(p.order.order_id);
@@ -370,7 +356,7 @@ impl PaperCoinbase {
             Ok(ids) => ids,
             Err(r) => return fail(400, "INVALID_ARGUMENT", &r.message),
         };
-        let mut books = self.books.lock();
+        let mut books = self.core.books.lock();
         let results: Vec<Value> = ids
             .iter()
             .map(|id| {
@@ -397,7 +383,7 @@ impl PaperCoinbase {
     }
 
     fn one(&self, m: &MarketSim, key: &str, id: &str) -> SyntheticResponse {
-        let books = self.books.lock();
+        let books = self.core.books.lock();
         let found = parse_order_id(id).and_then(|n| {
             let acct = books.account(key)?;
             m.symbols().find_map(|s| {
@@ -422,7 +408,7 @@ impl PaperCoinbase {
             .filter(|(k, _)| *k == "product_ids" || *k == "product_id")
             .map(|(_, v)| symbol_of(v))
             .collect();
-        let books = self.books.lock();
+        let books = self.core.books.lock();
         let list: Vec<Value> = books
             .account(key)
             .map(|a| {
@@ -448,7 +434,7 @@ impl PaperCoinbase {
             .filter(|(k, _)| *k == "order_ids" || *k == "order_id")
             .filter_map(|(_, v)| parse_order_id(v))
             .collect();
-        let books = self.books.lock();
+        let books = self.core.books.lock();
         let list: Vec<Value> = books
             .account(key)
             .map(|a| {
@@ -472,7 +458,7 @@ impl PaperCoinbase {
     }
 
     fn accounts(&self, m: &MarketSim, key: &str, now_ms: i64) -> SyntheticResponse {
-        let mut books = self.books.lock();
+        let mut books = self.core.books.lock();
         let acct = match books.account_mut(key, m) {
             Ok(a) => a,
             Err(_) => return fail(503, "UNAVAILABLE", "paper exchange: too many accounts"),

@@ -17,6 +17,7 @@ use http::Method;
 use serde_json::{json, Map, Value};
 
 use super::book::{Books, PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUNTS};
+use super::PaperCore;
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
 use crate::model::{Fixed, NewOrder, OrderKind, OrderRef, Side};
@@ -31,9 +32,7 @@ const MAX_API_KEY_LEN: usize = 128;
 const MAX_OHLC_BARS: usize = 720;
 
 pub struct PaperKraken {
-    market: SharedMarket,
-    clock: SharedClock,
-    books: parking_lot::Mutex<Books>,
+    core: PaperCore,
 }
 
 fn answer(result: Value) -> SyntheticResponse {
@@ -173,26 +172,14 @@ impl PaperKraken {
         max_accounts: usize,
     ) -> PaperKraken {
         PaperKraken {
-            market,
-            clock,
-            books: parking_lot::Mutex::new(Books::new(starting_balances, max_accounts)),
+            core: PaperCore::new(market, clock, starting_balances, max_accounts),
         }
-    }
-
-    fn sync(&self) -> i64 {
-        let now_ms = self.clock.now_ms();
-        if self.market.read().is_due(now_ms) {
-            self.market.write().advance_to(now_ms);
-        }
-        let m = self.market.read();
-        self.books.lock().match_resting(&m, now_ms);
-        now_ms
     }
 
     /// Answers one request as Kraken would.
     pub fn handle(&self, req: &RequestView<'_>) -> SyntheticResponse {
-        let now_ms = self.sync();
-        let m = self.market.read();
+        let now_ms = self.core.sync();
+        let m = self.core.market.read();
         if req.path.starts_with("/0/public/") {
             return public(&m, req, now_ms);
         }
@@ -214,7 +201,7 @@ impl PaperKraken {
         match req.path {
             "/0/private/AddOrder" => match parse_add_order(req.body) {
                 Ok(o) => {
-                    let mut books = self.books.lock();
+                    let mut books = self.core.books.lock();
                     match self.place(&mut books, &m, &key, &o, now_ms) {
                         Ok(v) => answer(v),
                         Err(e) => error(e),
@@ -224,7 +211,7 @@ impl PaperKraken {
             },
             "/0/private/AddOrderBatch" => match parse_add_order_batch(req.body) {
                 Ok(orders) => {
-                    let mut books = self.books.lock();
+                    let mut books = self.core.books.lock();
                     let entries: Vec<Value> = orders
                         .iter()
                         .map(|o| match self.place(&mut books, &m, &key, o, now_ms) {
@@ -244,7 +231,7 @@ impl PaperKraken {
                         (_, Some(id)) => OrderRef::ExchangeId(id),
                         (_, None) => return error("EOrder:Unknown order"),
                     };
-                    let r = self.books.lock().amend(
+                    let r = self.core.books.lock().amend(
                         false,
                         &key,
                         None,
@@ -271,7 +258,7 @@ impl PaperKraken {
                     let Some(id) = order_id_of(&e.target_label) else {
                         return error("EOrder:Unknown order");
                     };
-                    let mut books = self.books.lock();
+                    let mut books = self.core.books.lock();
                     let kind = books
                         .account(&key)
                         .and_then(|a| a.open_orders(None).find(|o| o.order_id == id))
@@ -312,7 +299,7 @@ impl PaperKraken {
                 let Some(id) = param("txid") else {
                     return error("EGeneral:Invalid arguments:txid");
                 };
-                let mut books = self.books.lock();
+                let mut books = self.core.books.lock();
                 let found = books.account(&key).and_then(|a| {
                     a.open_orders(None)
                         .find(|o| Some(o.order_id) == order_id_of(id) || o.client_order_id == id)
@@ -333,7 +320,7 @@ impl PaperKraken {
                 }
             }
             "/0/private/CancelAll" => {
-                let mut books = self.books.lock();
+                let mut books = self.core.books.lock();
                 let symbols: Vec<String> = books
                     .account(&key)
                     .map(|a| {
@@ -356,7 +343,7 @@ impl PaperKraken {
                 answer(json!({"count": count}))
             }
             "/0/private/OpenOrders" => {
-                let books = self.books.lock();
+                let books = self.core.books.lock();
                 let open: Map<String, Value> = books
                     .account(&key)
                     .map(|a| {
@@ -373,7 +360,7 @@ impl PaperKraken {
                     .split(',')
                     .filter_map(order_id_of)
                     .collect();
-                let books = self.books.lock();
+                let books = self.core.books.lock();
                 let found: Map<String, Value> = books
                     .account(&key)
                     .map(|a| {
@@ -387,7 +374,7 @@ impl PaperKraken {
                 answer(Value::Object(found))
             }
             "/0/private/ClosedOrders" => {
-                let books = self.books.lock();
+                let books = self.core.books.lock();
                 let closed: Map<String, Value> = books
                     .account(&key)
                     .map(|a| {
@@ -402,7 +389,7 @@ impl PaperKraken {
                 answer(json!({"closed": closed, "count": count}))
             }
             "/0/private/Balance" => {
-                let mut books = self.books.lock();
+                let mut books = self.core.books.lock();
                 match books.account_mut(&key, &m) {
                     Ok(a) => {
                         let b: Map<String, Value> = a

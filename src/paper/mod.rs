@@ -32,6 +32,40 @@ use crate::proxy::InProcessVenue;
 use crate::venue::VenueKind;
 
 /// The simulated market a configuration asks for, starting at the clock's now.
+/// What the paper exchanges that share `book::Books` hold in common (OKX,
+/// Kraken, Coinbase): the simulated market, the clock and the accounts.
+pub(crate) struct PaperCore {
+    pub market: SharedMarket,
+    pub clock: SharedClock,
+    pub books: parking_lot::Mutex<book::Books>,
+}
+
+impl PaperCore {
+    pub fn new(
+        market: SharedMarket,
+        clock: SharedClock,
+        starting_balances: Vec<(String, crate::model::Fixed)>,
+        max_accounts: usize,
+    ) -> PaperCore {
+        PaperCore {
+            market,
+            clock,
+            books: parking_lot::Mutex::new(book::Books::new(starting_balances, max_accounts)),
+        }
+    }
+
+    /// Advances the market to the clock and fills resting orders it crossed.
+    pub fn sync(&self) -> i64 {
+        let now_ms = self.clock.now_ms();
+        if self.market.read().is_due(now_ms) {
+            self.market.write().advance_to(now_ms);
+        }
+        let m = self.market.read();
+        self.books.lock().match_resting(&m, now_ms);
+        now_ms
+    }
+}
+
 pub fn market_for(config: &Config, clock: &SharedClock) -> SharedMarket {
     let sim = SimConfig {
         seed: config.sim_seed,

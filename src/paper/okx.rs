@@ -15,7 +15,8 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{json, Value};
 
-use super::book::{Books, PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUNTS};
+use super::book::{PaperError, PaperOrder, PaperStatus, DEFAULT_MAX_ACCOUNTS};
+use super::PaperCore;
 use crate::clock::SharedClock;
 use crate::market::sim::{KlineInterval, MarketSim, SharedMarket, SimSymbol};
 use crate::model::{Fixed, OrderKind, OrderRef, Side, Symbol, TimeInForce};
@@ -30,9 +31,7 @@ const DEFAULT_CANDLE_LIMIT: usize = 100;
 const MAX_CANDLE_LIMIT: usize = 300;
 
 pub struct PaperOkx {
-    market: SharedMarket,
-    clock: SharedClock,
-    books: parking_lot::Mutex<Books>,
+    core: PaperCore,
     /// Always empty: the paper market has no perpetuals.
     no_contracts: ContractValues,
 }
@@ -175,27 +174,14 @@ impl PaperOkx {
         max_accounts: usize,
     ) -> PaperOkx {
         PaperOkx {
-            market,
-            clock,
-            books: parking_lot::Mutex::new(Books::new(starting_balances, max_accounts)),
+            core: PaperCore::new(market, clock, starting_balances, max_accounts),
             no_contracts: ContractValues::default(),
         }
     }
 
-    /// Advances the market to the clock and fills resting orders it crossed.
-    fn sync(&self) -> i64 {
-        let now_ms = self.clock.now_ms();
-        if self.market.read().is_due(now_ms) {
-            self.market.write().advance_to(now_ms);
-        }
-        let m = self.market.read();
-        self.books.lock().match_resting(&m, now_ms);
-        now_ms
-    }
-
     /// Answers one request as OKX would.
     pub fn handle(&self, req: &RequestView<'_>) -> SyntheticResponse {
-        let now_ms = self.sync();
+        let now_ms = self.core.sync();
         let key = if is_private(req.path) {
             match req.headers.get(API_KEY_HEADER).map(|v| v.to_str()) {
                 Some(Ok(k))
@@ -217,7 +203,7 @@ impl PaperOkx {
             String::new()
         };
         let q = query_pairs(req.query);
-        let m = self.market.read();
+        let m = self.core.market.read();
         match (req.method, req.path) {
             (&Method::GET, "/api/v5/public/time") => ok(json!([{"ts": now_ms.to_string()}])),
             (&Method::GET, "/api/v5/public/instruments") => instruments(&m, &q),
@@ -263,7 +249,7 @@ impl PaperOkx {
             Ok(o) => o,
             Err(r) => return fail(200, "51000", &r.message),
         };
-        let mut books = self.books.lock();
+        let mut books = self.core.books.lock();
         let entries = orders
             .iter()
             .map(|o| {
@@ -296,7 +282,7 @@ impl PaperOkx {
             OrderRef::ClientId(c) => (String::new(), c.to_string()),
         };
         let symbol = a.symbol.as_ref().map(|s| s.as_str());
-        let r = self.books.lock().amend(
+        let r = self.core.books.lock().amend(
             false,
             key,
             symbol,
@@ -337,7 +323,7 @@ impl PaperOkx {
             Ok(c) => c,
             Err(r) => return fail(200, "51000", &r.message),
         };
-        let mut books = self.books.lock();
+        let mut books = self.core.books.lock();
         let entries = cancels
             .iter()
             .map(|c| {
@@ -370,7 +356,7 @@ impl PaperOkx {
             (None, None) => return fail(200, "51000", "Parameter ordId error"),
         };
         let symbol: Symbol = inst.symbol();
-        let books = self.books.lock();
+        let books = self.core.books.lock();
         match books.account(key).and_then(|a| a.find(symbol.as_str(), &r)) {
             Some(o) => ok(json!([order_json(o, m)])),
             None => fail(200, "51603", "Order does not exist."),
@@ -385,7 +371,7 @@ impl PaperOkx {
             },
             None => None,
         };
-        let books = self.books.lock();
+        let books = self.core.books.lock();
         let list: Vec<Value> = books
             .account(key)
             .map(|a| {
@@ -398,7 +384,7 @@ impl PaperOkx {
     }
 
     fn balance(&self, m: &MarketSim, key: &str, now_ms: i64) -> SyntheticResponse {
-        let mut books = self.books.lock();
+        let mut books = self.core.books.lock();
         let acct = match books.account_mut(key, m) {
             Ok(a) => a,
             Err(e) => {

@@ -195,9 +195,11 @@ struct Head {
     /// `Content-Length` (the bot's answer is framed anew).
     headers: HeaderMap,
     /// Framing, read apart from the forwarded headers: the first
-    /// `Transfer-Encoding`, and every `Content-Length`.
+    /// `Transfer-Encoding`, the first `Content-Length`, and whether there was
+    /// more than one (refused).
     transfer_encoding: Option<HeaderValue>,
-    content_lengths: Vec<HeaderValue>,
+    content_length: Option<HeaderValue>,
+    several_content_lengths: bool,
     head_len: usize,
     keep_alive: bool,
 }
@@ -230,7 +232,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
     }
     let mut headers = HeaderMap::with_capacity(resp.headers.len());
     let mut transfer_encoding = None;
-    let mut content_lengths = Vec::new();
+    let mut content_length = None;
+    let mut several_content_lengths = false;
     for h in resp.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| "malformed response header name".to_string())?;
@@ -239,7 +242,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         if name == http::header::TRANSFER_ENCODING {
             transfer_encoding.get_or_insert(value);
         } else if name == http::header::CONTENT_LENGTH {
-            content_lengths.push(value);
+            several_content_lengths |= content_length.is_some();
+            content_length.get_or_insert(value);
         } else if !is_hop_by_hop(&name)
             && !named
                 .iter()
@@ -252,7 +256,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         status,
         headers,
         transfer_encoding,
-        content_lengths,
+        content_length,
+        several_content_lengths,
         head_len,
         keep_alive: !close,
     }))
@@ -284,10 +289,9 @@ fn framing(method: &Method, head: &Head) -> Result<Framing, String> {
             Ok(Framing::UntilClose)
         };
     }
-    let mut lengths = head.content_lengths.iter();
-    match (lengths.next(), lengths.next()) {
+    match (&head.content_length, head.several_content_lengths) {
         (None, _) => Ok(Framing::UntilClose),
-        (Some(v), None) => {
+        (Some(v), false) => {
             let n = std::str::from_utf8(v.as_bytes())
                 .ok()
                 .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
@@ -298,7 +302,7 @@ fn framing(method: &Method, head: &Head) -> Result<Framing, String> {
             }
             Ok(Framing::Length(n))
         }
-        (Some(_), Some(_)) => Err("several content-length headers".into()),
+        (Some(_), true) => Err("several content-length headers".into()),
     }
 }
 
