@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use criterion::{criterion_group, criterion_main, Criterion};
-use http::{HeaderMap, HeaderValue, Method};
+use http::Method;
 use riskgate::clock::SystemClock;
 use riskgate::market::PriceBook;
 use riskgate::model::{Fixed, Symbol};
 use riskgate::rules::{file, EnvOverrides, OrderContext, PriceView, TradingState};
 use riskgate::state::{Durability, Engine, EngineConfig, Event, Journal, JournalIo};
 use riskgate::venue::binance::{parse_new_order, BinanceSpot, Params};
-use riskgate::venue::{Action, Learned, RequestView, Venue};
+use riskgate::venue::{Action, Headers, Learned, RequestView, Venue};
 
 const SYMBOLS: usize = 100;
 const ACCOUNTS: usize = 10;
@@ -48,8 +48,7 @@ fn order_body(i: usize) -> String {
 
 fn bench(c: &mut Criterion) {
     let body = order_body(7);
-    let mut headers = HeaderMap::new();
-    headers.insert("x-mbx-apikey", HeaderValue::from_static("benchkey"));
+    let headers = Headers::from_pairs(&[("x-mbx-apikey", "benchkey")]);
     let venue = BinanceSpot::new(false);
     c.bench_function("parse_binance_order", |b| {
         b.iter(|| {

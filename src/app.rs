@@ -620,7 +620,7 @@ fn load_paper_filters(
     adapter: &dyn venue::Venue,
     paper: &dyn InProcessVenue,
 ) {
-    let headers = http::HeaderMap::new();
+    let headers = venue::Headers::new();
     let action = Action::Observe(Observation::Instruments);
     for path_and_query in adapter.instruments_paths() {
         let (path, query) = match path_and_query.split_once('?') {

@@ -74,6 +74,7 @@ struct LimitsSection {
     max_body_bytes: Option<Spanned<i64>>,
     max_connections: Option<Spanned<i64>>,
     header_read_timeout_s: Option<Spanned<f64>>,
+    keep_alive_timeout_s: Option<Spanned<f64>>,
     body_read_timeout_s: Option<Spanned<f64>>,
     upstream_connect_timeout_s: Option<Spanned<f64>>,
     upstream_response_timeout_s: Option<Spanned<f64>>,
@@ -191,6 +192,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub max_connections: usize,
     pub header_read_timeout: Duration,
+    /// How long a kept-alive client connection may idle between requests.
+    pub keep_alive_timeout: Duration,
     pub body_read_timeout: Duration,
     pub upstream_connect_timeout: Duration,
     pub upstream_response_timeout: Duration,
@@ -499,6 +502,12 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config, SourceErrors>
             "header_read_timeout_s",
             600.0,
             10.0,
+        ),
+        keep_alive_timeout: c.secs(
+            &l.keep_alive_timeout_s,
+            "keep_alive_timeout_s",
+            3600.0,
+            75.0,
         ),
         body_read_timeout: c.secs(&l.body_read_timeout_s, "body_read_timeout_s", 600.0, 10.0),
         upstream_connect_timeout: c.secs(

@@ -582,7 +582,7 @@ mod tests {
             method: &method,
             path,
             query,
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: body.as_bytes(),
         });
         assert_eq!(r.status, 200);

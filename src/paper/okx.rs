@@ -527,7 +527,7 @@ mod tests {
             method: &method,
             path,
             query,
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: body.as_bytes(),
         });
         (r.status, serde_json::from_slice(&r.body).unwrap())
@@ -716,7 +716,7 @@ mod tests {
             method: &Method::GET,
             path: "/api/v5/account/balance",
             query: None,
-            headers: &HeaderMap::new(),
+            headers: &crate::venue::Headers::new(),
             body: b"",
         });
         assert_eq!(r.status, 401);

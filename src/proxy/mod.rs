@@ -8,8 +8,10 @@
 //! listener (`proxy_url.rs`) only routes: it hands each request to the same
 //! worker's pipeline of the venue its target URL names.
 
+mod chunked;
 pub mod pipeline;
 pub mod proxy_url;
+pub mod server;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -17,8 +19,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -109,14 +109,20 @@ impl Front {
             Front::ProxyUrl(_) => proxy_url::neutral_rejection(&r).1,
         }
     }
+}
 
-    async fn handle(
-        self,
-        req: http::Request<hyper::body::Incoming>,
-    ) -> Result<pipeline::Answer, std::convert::Infallible> {
+impl server::Handler for Front {
+    async fn handle(&self, req: &server::Request) -> server::Answer {
         match self {
-            Front::Venue(v) => v.handle(req).await,
+            Front::Venue(v) => v.handle(req, req.target()).await,
             Front::ProxyUrl(r) => r.route(req).await,
+        }
+    }
+
+    fn refuse(&self, r: &Rejection) -> server::Answer {
+        match self {
+            Front::Venue(v) => v.reject(r),
+            Front::ProxyUrl(_) => proxy_url::refuse(r),
         }
     }
 }
@@ -228,7 +234,7 @@ async fn accept_loop(shared: Arc<Shared>, front: Front, listener: TcpListener) {
         let v = front.clone();
         let s = shared.clone();
         tokio::task::spawn_local(async move {
-            serve_connection(s.clone(), v, stream).await;
+            server::serve(&v, &s, stream).await;
             s.connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
@@ -253,24 +259,4 @@ async fn refuse_connection(mut stream: tokio::net::TcpStream, body: bytes::Bytes
         while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
-}
-
-async fn serve_connection(shared: Arc<Shared>, front: Front, stream: tokio::net::TcpStream) {
-    let mut shutdown = shared.subscribe();
-    let svc = service_fn(move |req| front.clone().handle(req));
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(shared.limits.header_read_timeout)
-        .max_buf_size(64 * 1024)
-        .keep_alive(true);
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = shutdown.wait_for(|s| *s) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(shared.limits.shutdown_grace, conn).await;
-        }
-    }
 }

@@ -2,22 +2,19 @@
 //! (or paper fill) → learn → answer. Every refusal is rendered by the venue in
 //! its own error shape; nothing in doubt is forwarded.
 
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 
+use super::server::{split_target, Answer, Request};
 use super::upstream::{InProcessVenue, Pool, UpstreamAnswer, UpstreamError};
 use super::Shared;
 use crate::config::Mode;
 use crate::rules::{RejectReason, Rejection};
 use crate::state::{Account, Submitted};
 use crate::telemetry;
-use crate::venue::{Action, RequestView, Venue};
+use crate::venue::{Action, Headers, RequestView, Venue};
 
 pub const DECISION_HEADER: &str = "x-riskgate-decision";
 pub const RULE_HEADER: &str = "x-riskgate-rule";
@@ -39,35 +36,23 @@ pub struct WorkerVenue {
     pub metrics: telemetry::VenueMetrics,
 }
 
-pub type Answer = Response<Full<Bytes>>;
-
-/// `headers`: the answer's end-to-end headers, ready to send (an upstream
+/// `headers`: the answer's end-to-end fields, ready to send (an upstream
 /// answer's are filtered when its head is parsed); `None` for riskgate's own
 /// answers.
 fn respond(
     status: u16,
-    headers: Option<HeaderMap>,
+    headers: Option<Headers>,
     body: Bytes,
     decision: &'static str,
     rule: Option<&'static str>,
 ) -> Answer {
-    let mut r = Response::new(Full::new(body));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let h = r.headers_mut();
-    match headers {
-        Some(upstream) => *h = upstream,
-        None => {
-            h.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json;charset=UTF-8"),
-            );
-        }
+    Answer {
+        status,
+        headers,
+        body,
+        decision,
+        rule,
     }
-    h.insert(DECISION_HEADER, HeaderValue::from_static(decision));
-    if let Some(rule) = rule {
-        h.insert(RULE_HEADER, HeaderValue::from_static(rule));
-    }
-    r
 }
 
 impl WorkerVenue {
@@ -100,68 +85,30 @@ impl WorkerVenue {
         )
     }
 
-    /// Handles one request. Never fails: every error becomes a venue-format answer.
-    pub async fn handle(
-        self: Rc<Self>,
-        req: http::Request<Incoming>,
-    ) -> Result<Answer, std::convert::Infallible> {
-        let (parts, body) = req.into_parts();
-        let limits = &self.shared.limits;
-        if self.shared.is_shutting_down() && parts.method != http::Method::GET {
-            return Ok(self.reject(&Rejection::new(
+    /// Handles one request, its target being `target` (the request's own, or
+    /// the one a proxy URL names). Never fails: every error becomes a
+    /// venue-format answer. The body has been read (and bounded) by the server.
+    pub async fn handle(&self, req: &Request, target: &str) -> Answer {
+        if self.shared.is_shutting_down() && req.method != http::Method::GET {
+            return self.reject(&Rejection::new(
                 RejectReason::ShuttingDown,
                 "riskgate is shutting down; not accepting new orders",
-            )));
+            ));
         }
-        // A declared length over the limit is refused before reading any of it.
-        if hyper::body::Body::size_hint(&body).lower() > limits.max_body_bytes as u64 {
-            return Ok(self.reject(&Rejection::new(
-                RejectReason::BodyTooLarge,
-                format!("body over {} bytes", limits.max_body_bytes),
-            )));
-        }
-        let body = match tokio::time::timeout(
-            limits.body_read_timeout,
-            Limited::new(body, limits.max_body_bytes).collect(),
-        )
-        .await
-        {
-            Ok(Ok(b)) => b.to_bytes(),
-            Ok(Err(e))
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                return Ok(self.reject(&Rejection::new(
-                    RejectReason::BodyTooLarge,
-                    format!("body over {} bytes", limits.max_body_bytes),
-                )))
-            }
-            Ok(Err(_)) => {
-                return Ok(self.reject(&Rejection::new(
-                    RejectReason::MalformedRequest,
-                    "request body could not be read",
-                )))
-            }
-            Err(_) => {
-                return Ok(self.reject(&Rejection::new(
-                    RejectReason::MalformedRequest,
-                    "request body read timed out",
-                )))
-            }
-        };
+        let (path, query) = split_target(target);
         let view = RequestView {
-            method: &parts.method,
-            path: parts.uri.path(),
-            query: parts.uri.query(),
-            headers: &parts.headers,
-            body: &body,
+            method: &req.method,
+            path,
+            query,
+            headers: &req.headers,
+            body: &req.body,
         };
         let classified = match self.venue.classify(&view) {
             Ok(c) => c,
             Err(rejection) => {
                 self.metrics.request("refused");
                 if matches!(rejection.reason, RejectReason::MalformedRequest)
-                    && parts.uri.path().ends_with("/order")
+                    && path.ends_with("/order")
                 {
                     telemetry::order_decision(
                         self.name,
@@ -170,7 +117,7 @@ impl WorkerVenue {
                         rejection.reason.id(),
                     );
                 }
-                return Ok(self.reject(&rejection));
+                return self.reject(&rejection);
             }
         };
         let engine = &self.shared.engine;
@@ -192,13 +139,13 @@ impl WorkerVenue {
                         "order without an API key header",
                     );
                     telemetry::order_decision(self.name, "unknown", "reject", r.reason.id());
-                    return Ok(self.reject_batch(orders, 0, &r));
+                    return self.reject_batch(orders, 0, &r);
                 };
                 let account = match &account {
                     Some(a) => a.clone(),
                     None => match engine.account_for_key(key) {
                         Ok(a) => a,
-                        Err(r) => return Ok(self.reject_batch(orders, 0, &r)),
+                        Err(r) => return self.reject_batch(orders, 0, &r),
                     },
                 };
                 let started = Instant::now();
@@ -230,7 +177,7 @@ impl WorkerVenue {
                             rejection.reason.id(),
                         );
                         tracing::info!(venue = self.name, account = %account.label, rule = rejection.reason.id(), reason = %rejection.message, refused, "batch refused");
-                        return Ok(self.reject_batch(orders, refused, &rejection));
+                        return self.reject_batch(orders, refused, &rejection);
                     }
                 }
             }
@@ -242,13 +189,13 @@ impl WorkerVenue {
                         "order without an API key header",
                     );
                     telemetry::order_decision(self.name, "unknown", "reject", r.reason.id());
-                    return Ok(self.reject(&r));
+                    return self.reject(&r);
                 };
                 let account = match &account {
                     Some(a) => a.clone(),
                     None => match engine.account_for_key(key) {
                         Ok(a) => a,
-                        Err(r) => return Ok(self.reject(&r)),
+                        Err(r) => return self.reject(&r),
                     },
                 };
                 let started = Instant::now();
@@ -286,7 +233,7 @@ impl WorkerVenue {
                             rejection.reason.id(),
                         );
                         tracing::info!(venue = self.name, account = %account.label, rule = rejection.reason.id(), reason = %rejection.message, "order refused");
-                        return Ok(self.reject(&rejection));
+                        return self.reject(&rejection);
                     }
                 }
             }
@@ -303,25 +250,15 @@ impl WorkerVenue {
         let answer: Result<UpstreamAnswer, UpstreamError> = match &self.forward {
             Forward::Paper(paper) => {
                 let r = paper.handle(&view);
-                let mut headers = HeaderMap::new();
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json;charset=UTF-8"),
-                );
                 Ok(UpstreamAnswer {
-                    status: StatusCode::from_u16(r.status)
-                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    headers,
+                    status: http::StatusCode::from_u16(r.status)
+                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+                    headers: None,
                     body: r.body,
                 })
             }
             Forward::Upstream(pool) => {
-                let path_and_query = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
-                pool.send(&parts.method, path_and_query, &parts.headers, body.clone())
+                pool.send(&req.method, target, &req.headers, &req.body)
                     .await
             }
         };
@@ -369,13 +306,7 @@ impl WorkerVenue {
                     ) => "accept",
                     _ => "pass",
                 };
-                Ok(respond(
-                    a.status.as_u16(),
-                    Some(a.headers),
-                    a.body,
-                    decision,
-                    shadow_rule,
-                ))
+                respond(a.status.as_u16(), a.headers, a.body, decision, shadow_rule)
             }
             Err(e) => {
                 let sent = matches!(e, UpstreamError::StatusUnknown(_));
@@ -397,7 +328,7 @@ impl WorkerVenue {
                 } else {
                     RejectReason::UpstreamUnavailable
                 };
-                Ok(self.reject(&Rejection::new(reason, e.to_string())))
+                self.reject(&Rejection::new(reason, e.to_string()))
             }
         }
     }

@@ -13,11 +13,10 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, Uri};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http::StatusCode;
 
-use super::pipeline::{Answer, WorkerVenue, DECISION_HEADER, RULE_HEADER};
+use super::pipeline::WorkerVenue;
+use super::server::{Answer, Request};
 use crate::config::Upstream;
 use crate::rules::{RejectReason, Rejection};
 
@@ -129,18 +128,15 @@ pub fn neutral_rejection(r: &Rejection) -> (StatusCode, Bytes) {
     (StatusCode::FORBIDDEN, Bytes::from(body.to_string()))
 }
 
-fn refuse(r: &Rejection) -> Answer {
+pub(super) fn refuse(r: &Rejection) -> Answer {
     let (status, body) = neutral_rejection(r);
-    let mut resp = Response::new(Full::new(body));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    h.insert(DECISION_HEADER, HeaderValue::from_static("reject"));
-    h.insert(RULE_HEADER, HeaderValue::from_static(r.reason.id()));
-    resp
+    Answer {
+        status: status.as_u16(),
+        headers: None,
+        body,
+        decision: "reject",
+        rule: Some(r.reason.id()),
+    }
 }
 
 impl Router {
@@ -159,45 +155,38 @@ impl Router {
 
     /// Hands the request to the venue its target URL names, with the URL
     /// replaced by the target's path and query; refuses any other target.
-    pub async fn route(
-        self: Rc<Self>,
-        req: http::Request<Incoming>,
-    ) -> Result<Answer, std::convert::Infallible> {
-        let raw = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let target = match parse_target(raw) {
+    pub async fn route(&self, req: &Request) -> Answer {
+        let target = match parse_target(req.target()) {
             Ok(t) => t,
             Err(msg) => {
-                return Ok(refuse(&Rejection::new(
+                return refuse(&Rejection::new(
                     RejectReason::EndpointNotAllowed,
                     format!("proxy URL refused: {msg}"),
-                )))
+                ))
             }
         };
-        let Some(venue) = self.venue_for(&target).cloned() else {
-            return Ok(refuse(&Rejection::new(
+        let Some(venue) = self.venue_for(&target) else {
+            return refuse(&Rejection::new(
                 RejectReason::EndpointNotAllowed,
                 format!(
                     "proxy URL host {}:{} is not a configured venue's upstream",
                     target.host, target.port
                 ),
-            )));
+            ));
         };
-        let uri = match target.path_and_query.parse::<Uri>() {
-            Ok(u) => u,
-            Err(_) => {
-                return Ok(venue.reject(&Rejection::new(
-                    RejectReason::MalformedRequest,
-                    "proxy URL: the target's path and query are not a valid request target",
-                )))
-            }
-        };
-        let (mut parts, body) = req.into_parts();
-        parts.uri = uri;
-        venue.handle(http::Request::from_parts(parts, body)).await
+        // The decoded target goes on the wire as the request target: the
+        // same rules as a bot's own (visible ASCII, no fragment).
+        if !target
+            .path_and_query
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'#')
+        {
+            return venue.reject(&Rejection::new(
+                RejectReason::MalformedRequest,
+                "proxy URL: the target's path and query are not a valid request target",
+            ));
+        }
+        venue.handle(req, &target.path_and_query).await
     }
 }
 

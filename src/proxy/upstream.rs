@@ -20,22 +20,22 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::ops::Range;
+
 use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::chunked::{self, Source as _};
 use crate::config::Upstream;
-use crate::venue::{RequestView, SyntheticResponse};
+use crate::venue::headers::{MAX_HEADERS, MAX_HEAD_BYTES};
+use crate::venue::{Headers, RequestView, SyntheticResponse};
 
 /// Idle connections kept per worker per upstream.
 const MAX_IDLE_CONNECTIONS: usize = 64;
 /// Largest upstream answer read (Binance exchangeInfo is ~10 MB).
 pub const MAX_UPSTREAM_BODY_BYTES: usize = 32 << 20;
-/// Largest upstream response head (status line and headers).
-const MAX_HEAD_BYTES: usize = 64 << 10;
-/// Most headers an upstream answer may carry.
-const MAX_HEADERS: usize = 128;
 /// Read buffer each connection starts with.
 const READ_BUFFER_BYTES: usize = 16 << 10;
 
@@ -56,9 +56,10 @@ pub enum UpstreamError {
 
 pub struct UpstreamAnswer {
     pub status: StatusCode,
-    /// End-to-end headers only (hop-by-hop, `Connection`-named and
-    /// `Content-Length` dropped), so the bot's answer takes them as they are.
-    pub headers: HeaderMap,
+    /// End-to-end fields only (hop-by-hop, `Connection`-named and
+    /// `Content-Length` dropped), so the bot's answer takes them as they are;
+    /// `None` for the paper venue's answers (riskgate's own JSON).
+    pub headers: Option<Headers>,
     pub body: Bytes,
 }
 
@@ -170,8 +171,13 @@ impl Conn {
             Poll::Pending
         )
     }
+}
 
-    /// Reads more bytes into the buffer; `Ok(false)` at EOF.
+impl chunked::Source for Conn {
+    fn buf(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
     async fn fill(&mut self) -> std::io::Result<bool> {
         if self.buf.capacity() - self.buf.len() < 4096 {
             self.buf.reserve(READ_BUFFER_BYTES);
@@ -190,18 +196,25 @@ enum Progress {
 /// A parsed response head.
 struct Head {
     status: StatusCode,
-    /// End-to-end headers only, ready to send to the bot as they are: no
-    /// hop-by-hop header, none the `Connection` header names, and no
-    /// `Content-Length` (the bot's answer is framed anew).
-    headers: HeaderMap,
-    /// Framing, read apart from the forwarded headers: the first
+    /// End-to-end fields only, ready to send to the bot as they are: no
+    /// hop-by-hop field, none the `Connection` field names, and no
+    /// `Content-Length` (the bot's answer is framed anew). They index the head
+    /// bytes: `attach` them once the head is split off the read buffer.
+    headers: Headers,
+    /// Framing, read apart from the forwarded fields: the first
     /// `Transfer-Encoding`, the first `Content-Length`, and whether there was
     /// more than one (refused).
-    transfer_encoding: Option<HeaderValue>,
-    content_length: Option<HeaderValue>,
+    transfer_encoding: Option<Range<usize>>,
+    content_length: Option<Range<usize>>,
     several_content_lengths: bool,
     head_len: usize,
     keep_alive: bool,
+}
+
+/// Where `part` lies in `whole` (`part` is a slice of it).
+fn range_in(whole: &[u8], part: &[u8]) -> Range<usize> {
+    let at = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+    at..at + part.len()
 }
 
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
@@ -212,44 +225,49 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(format!("malformed response head: {e}")),
     };
+    if head_len > MAX_HEAD_BYTES {
+        return Err("response head too large".into());
+    }
     let code = resp.code.unwrap_or(0);
     let status = StatusCode::from_u16(code).map_err(|_| format!("bad status {code}"))?;
     let mut close = resp.version == Some(0);
-    // The Connection header may come after the headers it names: read it first.
-    let mut named: Vec<&[u8]> = Vec::new();
+    // The Connection field may come after the fields it names: read it first.
+    let mut names_fields = false;
     for h in resp.headers.iter() {
         if h.name.eq_ignore_ascii_case("connection") {
-            for token in h.value.split(|b| *b == b',') {
-                let token = token.trim_ascii();
+            for token in h.value.split(|b| *b == b',').map(|t| t.trim_ascii()) {
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
                 } else if token.eq_ignore_ascii_case(b"keep-alive") {
                     close = false;
                 }
-                named.push(token);
             }
+            names_fields = true;
         }
     }
-    let mut headers = HeaderMap::with_capacity(resp.headers.len());
+    let named = |name: &str| {
+        names_fields
+            && resp.headers.iter().any(|h| {
+                h.name.eq_ignore_ascii_case("connection")
+                    && h.value
+                        .split(|b| *b == b',')
+                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+            })
+    };
+    let mut headers = Headers::new();
     let mut transfer_encoding = None;
     let mut content_length = None;
     let mut several_content_lengths = false;
     for h in resp.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| "malformed response header name".to_string())?;
-        let value = HeaderValue::from_bytes(h.value)
-            .map_err(|_| "malformed response header value".to_string())?;
-        if name == http::header::TRANSFER_ENCODING {
-            transfer_encoding.get_or_insert(value);
-        } else if name == http::header::CONTENT_LENGTH {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding.get_or_insert(range_in(buf, h.value));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
             several_content_lengths |= content_length.is_some();
-            content_length.get_or_insert(value);
-        } else if !is_hop_by_hop(&name)
-            && !named
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()))
-        {
-            headers.append(name, value);
+            content_length.get_or_insert(range_in(buf, h.value));
+        } else if !is_hop_by_hop(h.name) && !named(h.name) {
+            headers
+                .push_parsed(buf, h.name.as_bytes(), h.value)
+                .map_err(|e| format!("response head: {e}"))?;
         }
     }
     Ok(Some(Head {
@@ -271,14 +289,15 @@ enum Framing {
     UntilClose,
 }
 
-fn framing(method: &Method, head: &Head) -> Result<Framing, String> {
+/// `raw`: the bytes the head was parsed from.
+fn framing(method: &Method, head: &Head, raw: &[u8]) -> Result<Framing, String> {
     let code = head.status.as_u16();
     if *method == Method::HEAD || code == 204 || code == 304 || (100..200).contains(&code) {
         return Ok(Framing::None);
     }
+    let field = |r: &Range<usize>| raw.get(r.clone()).unwrap_or_default();
     if let Some(te) = &head.transfer_encoding {
-        let last = te
-            .as_bytes()
+        let last = field(te)
             .rsplit(|b| *b == b',')
             .next()
             .unwrap_or_default()
@@ -292,7 +311,7 @@ fn framing(method: &Method, head: &Head) -> Result<Framing, String> {
     match (&head.content_length, head.several_content_lengths) {
         (None, _) => Ok(Framing::UntilClose),
         (Some(v), false) => {
-            let n = std::str::from_utf8(v.as_bytes())
+            let n = std::str::from_utf8(field(v))
                 .ok()
                 .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|s| s.parse::<usize>().ok())
@@ -306,69 +325,6 @@ fn framing(method: &Method, head: &Head) -> Result<Framing, String> {
     }
 }
 
-/// Reads a chunked body (RFC 9112 §7.1), trailers discarded.
-async fn read_chunked(conn: &mut Conn) -> Result<Bytes, String> {
-    let mut body = BytesMut::new();
-    loop {
-        // The chunk-size line: hex size, optional extensions, CRLF.
-        let line_end = loop {
-            if let Some(i) = conn.buf.windows(2).position(|w| w == b"\r\n") {
-                break i;
-            }
-            if conn.buf.len() > 1024 {
-                return Err("malformed chunk size line".into());
-            }
-            if !conn.fill().await.map_err(|e| e.to_string())? {
-                return Err("connection closed inside a chunked body".into());
-            }
-        };
-        let size_field = conn.buf[..line_end]
-            .split(|b| *b == b';')
-            .next()
-            .unwrap_or_default()
-            .trim_ascii();
-        let size = std::str::from_utf8(size_field)
-            .ok()
-            .filter(|s| !s.is_empty() && s.len() <= 8)
-            .and_then(|s| usize::from_str_radix(s, 16).ok())
-            .ok_or_else(|| "malformed chunk size".to_string())?;
-        conn.buf.advance(line_end + 2);
-        if size == 0 {
-            // Trailer fields until an empty line.
-            loop {
-                let end = loop {
-                    if let Some(i) = conn.buf.windows(2).position(|w| w == b"\r\n") {
-                        break i;
-                    }
-                    if conn.buf.len() > MAX_HEAD_BYTES {
-                        return Err("trailers too large".into());
-                    }
-                    if !conn.fill().await.map_err(|e| e.to_string())? {
-                        return Err("connection closed inside trailers".into());
-                    }
-                };
-                conn.buf.advance(end + 2);
-                if end == 0 {
-                    return Ok(body.freeze());
-                }
-            }
-        }
-        if body.len() + size > MAX_UPSTREAM_BODY_BYTES {
-            return Err(format!("answer over {MAX_UPSTREAM_BODY_BYTES} bytes"));
-        }
-        while conn.buf.len() < size + 2 {
-            if !conn.fill().await.map_err(|e| e.to_string())? {
-                return Err("connection closed inside a chunk".into());
-            }
-        }
-        if &conn.buf[size..size + 2] != b"\r\n" {
-            return Err("chunk not followed by CRLF".into());
-        }
-        body.extend_from_slice(&conn.buf[..size]);
-        conn.buf.advance(size + 2);
-    }
-}
-
 /// One worker's connections to one upstream. Not shared across threads.
 pub struct Pool {
     target: Arc<UpstreamTarget>,
@@ -376,32 +332,19 @@ pub struct Pool {
 }
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded.
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-    )
-}
-
-/// The tokens of the `Connection` header(s): more headers not to forward.
-fn named_by_connection(from: &HeaderMap) -> Vec<&str> {
-    from.get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(str::trim))
-        .collect()
-}
-
-fn is_end_to_end(name: &HeaderName, named: &[&str]) -> bool {
-    !is_hop_by_hop(name) && !named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str()))
+fn is_hop_by_hop(name: &str) -> bool {
+    const HOP_BY_HOP: [&str; 9] = [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ];
+    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 impl Pool {
@@ -456,12 +399,14 @@ impl Pool {
     }
 
     /// The request as it goes on the wire: the bot's method, path, query and
-    /// end-to-end headers, the upstream's Host, the body's exact length.
+    /// end-to-end fields as they came, the upstream's Host, the body's exact
+    /// length. `Expect` is dropped: the body is already read, and an
+    /// interim 100 would only cost the exchange a write.
     fn encode(
         &self,
         method: &Method,
         path_and_query: &str,
-        headers: &HeaderMap,
+        headers: &Headers,
         body: &[u8],
     ) -> Result<Vec<u8>, UpstreamError> {
         if path_and_query.bytes().any(|b| b <= b' ' || b == 0x7f) {
@@ -470,30 +415,33 @@ impl Pool {
             ));
         }
         let mut out =
-            Vec::with_capacity(256 + path_and_query.len() + 64 * headers.len() + body.len());
+            Vec::with_capacity(192 + path_and_query.len() + 48 * headers.len() + body.len());
         out.extend_from_slice(method.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(path_and_query.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
         out.extend_from_slice(self.target.host_header.as_bytes());
         out.extend_from_slice(b"\r\n");
-        let named = named_by_connection(headers);
-        for (name, value) in headers {
-            if *name == http::header::HOST
-                || *name == http::header::CONTENT_LENGTH
-                || !is_end_to_end(name, &named)
+        let names_fields = headers.contains("connection");
+        for (name, value) in headers.iter() {
+            if name.eq_ignore_ascii_case("host")
+                || name.eq_ignore_ascii_case("content-length")
+                || name.eq_ignore_ascii_case("expect")
+                || is_hop_by_hop(name)
+                || (names_fields && headers.has_token("connection", name))
             {
                 continue;
             }
-            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         let has_body_semantics = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         if !body.is_empty() || has_body_semantics {
-            use std::io::Write as _;
-            let _ = write!(out, "content-length: {}\r\n", body.len());
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(body);
@@ -540,9 +488,11 @@ impl Pool {
                 }
             }
         };
-        conn.buf.advance(head.head_len);
+        let framing = framing(method, &head, &conn.buf)?;
+        let head_bytes = conn.buf.split_to(head.head_len).freeze();
+        let headers = head.headers.attach(head_bytes);
         let mut reusable = head.keep_alive;
-        let body = match framing(method, &head)? {
+        let body = match framing {
             Framing::None => Bytes::new(),
             Framing::Length(n) => {
                 while conn.buf.len() < n {
@@ -552,7 +502,9 @@ impl Pool {
                 }
                 conn.buf.split_to(n).freeze()
             }
-            Framing::Chunked => read_chunked(conn).await?,
+            Framing::Chunked => chunked::read(conn, MAX_UPSTREAM_BODY_BYTES)
+                .await
+                .map_err(|e| e.to_string())?,
             Framing::UntilClose => {
                 reusable = false;
                 while conn.fill().await.map_err(|e| format!("read: {e}"))? {
@@ -566,7 +518,7 @@ impl Pool {
         Ok((
             UpstreamAnswer {
                 status: head.status,
-                headers: head.headers,
+                headers: Some(headers),
                 body,
             },
             reusable,
@@ -578,10 +530,10 @@ impl Pool {
         &self,
         method: &Method,
         path_and_query: &str,
-        headers: &HeaderMap,
-        body: Bytes,
+        headers: &Headers,
+        body: &[u8],
     ) -> Result<UpstreamAnswer, UpstreamError> {
-        let wire = self.encode(method, path_and_query, headers, &body)?;
+        let wire = self.encode(method, path_and_query, headers, body)?;
         // A pooled connection that fails before one byte of the request is
         // written is dropped and the request tried once more on a fresh one.
         let mut attempt = 0;
@@ -626,13 +578,8 @@ pub async fn get_once(
     path_and_query: &str,
 ) -> Result<UpstreamAnswer, UpstreamError> {
     let pool = Pool::new(target.clone());
-    pool.send(
-        &Method::GET,
-        path_and_query,
-        &HeaderMap::new(),
-        Bytes::new(),
-    )
-    .await
+    pool.send(&Method::GET, path_and_query, &Headers::new(), &[])
+        .await
 }
 
 #[cfg(test)]
@@ -714,22 +661,17 @@ mod tests {
                 false,
             ));
             let pool = pool_for(addr);
-            let mut h = HeaderMap::new();
-            h.insert("x-mbx-apikey", HeaderValue::from_static("KEY"));
-            h.insert("host", HeaderValue::from_static("127.0.0.1:8081"));
-            h.insert(
-                "connection",
-                HeaderValue::from_static("keep-alive, x-drop-me"),
-            );
-            h.insert("x-drop-me", HeaderValue::from_static("1"));
-            h.insert("content-length", HeaderValue::from_static("999"));
+            let h = Headers::from_pairs(&[
+                ("X-MBX-APIKEY", "KEY"),
+                ("Host", "127.0.0.1:8081"),
+                ("Connection", "keep-alive, X-Drop-Me"),
+                ("x-drop-me", "1"),
+                ("Content-Length", "999"),
+                ("Expect", "100-continue"),
+                ("Transfer-Encoding", "chunked"),
+            ]);
             let a = pool
-                .send(
-                    &Method::POST,
-                    "/api/v3/order?a=1",
-                    &h,
-                    Bytes::from_static(b"x=1&y=2"),
-                )
+                .send(&Method::POST, "/api/v3/order?a=1", &h, b"x=1&y=2")
                 .await
                 .unwrap();
             assert_eq!(a.status, StatusCode::OK);
@@ -742,12 +684,21 @@ mod tests {
                 "{req}"
             );
             assert!(req.contains(&format!("host: {addr}\r\n")), "{req}");
-            assert!(req.contains("x-mbx-apikey: KEY\r\n"));
+            assert!(
+                req.contains("\r\nX-MBX-APIKEY: KEY\r\n"),
+                "as sent, name case included"
+            );
             assert!(
                 !req.contains("x-drop-me"),
                 "named by Connection: not forwarded"
             );
-            assert!(!req.contains("connection:"));
+            assert!(!req.to_ascii_lowercase().contains("connection:"));
+            assert!(!req.to_ascii_lowercase().contains("expect:"));
+            assert!(!req.to_ascii_lowercase().contains("transfer-encoding:"));
+            assert!(
+                !req.contains("127.0.0.1:8081"),
+                "the bot's Host is replaced"
+            );
             assert!(!req.contains("999"), "content-length is the body's own");
             assert!(req.ends_with("content-length: 7\r\n\r\nx=1&y=2"), "{req}");
         });
@@ -768,15 +719,15 @@ mod tests {
             ));
             let pool = pool_for(addr);
             let a = pool
-                .send(&Method::GET, "/x", &HeaderMap::new(), Bytes::new())
+                .send(&Method::GET, "/x", &Headers::new(), &[])
                 .await
                 .unwrap();
             assert_eq!(a.status, StatusCode::OK);
             assert_eq!(&a.body[..], br#"{"a":1}"#);
-            assert_eq!(a.headers.get("x-mbx-used-weight").unwrap(), "3");
+            assert_eq!(a.headers.as_ref().unwrap().get("x-mbx-used-weight").unwrap(), "3");
             // The second request goes on the same (pooled) connection.
             let b = pool
-                .send(&Method::GET, "/y", &HeaderMap::new(), Bytes::new())
+                .send(&Method::GET, "/y", &Headers::new(), &[])
                 .await
                 .unwrap();
             assert_eq!(b.status, StatusCode::BAD_REQUEST);
@@ -801,13 +752,13 @@ mod tests {
             ));
             let pool = pool_for(addr);
             let a = pool
-                .send(&Method::GET, "/x", &HeaderMap::new(), Bytes::new())
+                .send(&Method::GET, "/x", &Headers::new(), &[])
                 .await
                 .unwrap();
             assert_eq!(&a.body[..], b"{}");
-            let mut names: Vec<&str> = a.headers.keys().map(|k| k.as_str()).collect();
-            names.sort_unstable();
-            assert_eq!(names, ["x-mbx-used-weight", "x-mbx-used-weight-1m"]);
+            let headers = a.headers.unwrap();
+            let names: Vec<&str> = headers.iter().map(|(n, _)| n).collect();
+            assert_eq!(names, ["X-Mbx-Used-Weight", "x-mbx-used-weight-1m"]);
             drop(pool);
             server.await.unwrap();
         });
@@ -825,7 +776,7 @@ mod tests {
                 true, // then closes the kept-alive connection
             ));
             let a = pool
-                .send(&Method::GET, "/a", &HeaderMap::new(), Bytes::new())
+                .send(&Method::GET, "/a", &Headers::new(), &[])
                 .await
                 .unwrap();
             assert_eq!(&a.body[..], b"A");
@@ -841,7 +792,7 @@ mod tests {
             ));
             // The idle connection is closed by the peer: detected, and a fresh one used.
             let b = pool
-                .send(&Method::GET, "/b", &HeaderMap::new(), Bytes::new())
+                .send(&Method::GET, "/b", &Headers::new(), &[])
                 .await
                 .unwrap();
             assert_eq!(&b.body[..], b"until-close");
@@ -858,12 +809,7 @@ mod tests {
             let server = tokio::spawn(serve_script(listener, vec![b"NOT HTTP\r\n\r\n"], true));
             let pool = pool_for(addr);
             let e = pool
-                .send(
-                    &Method::POST,
-                    "/api/v3/order",
-                    &HeaderMap::new(),
-                    Bytes::from_static(b"q=1"),
-                )
+                .send(&Method::POST, "/api/v3/order", &Headers::new(), b"q=1")
                 .await
                 .err()
                 .unwrap();
@@ -874,12 +820,7 @@ mod tests {
             let dead = closed.local_addr().unwrap();
             drop(closed);
             let e = pool_for(dead)
-                .send(
-                    &Method::POST,
-                    "/api/v3/order",
-                    &HeaderMap::new(),
-                    Bytes::new(),
-                )
+                .send(&Method::POST, "/api/v3/order", &Headers::new(), &[])
                 .await
                 .err()
                 .unwrap();
@@ -889,22 +830,47 @@ mod tests {
 
     #[test]
     fn framing_rules() {
-        let head = |raw: &[u8]| parse_head(raw).unwrap().unwrap();
-        let h = head(b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n");
-        assert!(matches!(framing(&Method::GET, &h), Ok(Framing::Length(12))));
-        assert!(matches!(framing(&Method::HEAD, &h), Ok(Framing::None)));
-        let h = head(b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n");
+        let framing_of = |method: &Method, raw: &[u8]| {
+            let h = parse_head(raw).unwrap().unwrap();
+            framing(method, &h, raw)
+        };
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n";
+        assert!(matches!(
+            framing_of(&Method::GET, ok),
+            Ok(Framing::Length(12))
+        ));
+        assert!(matches!(framing_of(&Method::HEAD, ok), Ok(Framing::None)));
         assert!(
-            framing(&Method::GET, &h).is_err(),
+            framing_of(
+                &Method::GET,
+                b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n"
+            )
+            .is_err(),
             "conflicting lengths refused"
         );
-        let h = head(b"HTTP/1.1 200 OK\r\ncontent-length: +1\r\n\r\n");
-        assert!(framing(&Method::GET, &h).is_err());
-        let h = head(b"HTTP/1.1 204 No Content\r\n\r\n");
-        assert!(matches!(framing(&Method::GET, &h), Ok(Framing::None)));
-        let h = head(b"HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n");
+        assert!(framing_of(
+            &Method::GET,
+            b"HTTP/1.1 200 OK\r\ncontent-length: +1\r\n\r\n"
+        )
+        .is_err());
+        assert!(matches!(
+            framing_of(&Method::GET, b"HTTP/1.1 204 No Content\r\n\r\n"),
+            Ok(Framing::None)
+        ));
+        assert!(matches!(
+            framing_of(
+                &Method::GET,
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+            ),
+            Ok(Framing::Chunked)
+        ));
+        let h = parse_head(b"HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert!(!h.keep_alive, "HTTP/1.0 closes unless told otherwise");
-        let h = head(b"HTTP/1.1 200 OK\r\nConnection: Close\r\n\r\n");
+        let h = parse_head(b"HTTP/1.1 200 OK\r\nConnection: Close\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert!(!h.keep_alive);
         assert!(parse_head(b"HTTP/1.1 200 OK\r\ncontent-le")
             .unwrap()

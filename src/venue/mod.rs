@@ -10,13 +10,16 @@ pub mod binance;
 pub mod bybit;
 pub mod canonical;
 pub mod coinbase;
+pub mod headers;
 pub mod kraken;
 pub mod okx;
 
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method};
+use http::Method;
+
+pub use headers::Headers;
 
 use crate::model::{
     AmendRequest, Balance, FilterReport, Fixed, NewOrder, OrderRef, OrderReport, Symbol,
@@ -68,14 +71,14 @@ pub struct RequestView<'a> {
     pub path: &'a str,
     /// Raw query string without the `?`.
     pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
+    pub headers: &'a Headers,
     pub body: &'a [u8],
 }
 
 impl<'a> RequestView<'a> {
     /// The API key from the venue's key header, when present and not empty.
     pub fn api_key(&self, header: &str) -> Option<Cow<'a, [u8]>> {
-        let headers: &'a HeaderMap = self.headers;
+        let headers: &'a Headers = self.headers;
         headers
             .get(header)
             .map(|v| v.as_bytes())

@@ -565,7 +565,7 @@ impl Inner {
             method: &parts.method,
             path: &path,
             query: query.as_deref(),
-            headers: &parts.headers,
+            headers: &riskgate::venue::Headers::from_header_map(&parts.headers),
             body: &body,
         };
         let answer = if path.starts_with("/fapi/") {

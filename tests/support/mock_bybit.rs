@@ -169,7 +169,7 @@ impl Inner {
                     method: &parts.method,
                     path: &path,
                     query: query.as_deref(),
-                    headers: &parts.headers,
+                    headers: &riskgate::venue::Headers::from_header_map(&parts.headers),
                     body: &body,
                 };
                 let a = self.paper.handle(&view);

@@ -52,7 +52,7 @@ impl Rig {
             method: &method,
             path,
             query: Some(query),
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: b"",
         };
         let resp = self.paper.handle(&req);
@@ -421,7 +421,7 @@ fn market_data_has_binance_shapes() {
                 method: &Method::GET,
                 path: "/api/v3/ticker/price",
                 query: None,
-                headers: &HeaderMap::new(),
+                headers: &crate::venue::Headers::new(),
                 body: b""
             })
             .unwrap()

@@ -526,7 +526,7 @@ mod tests {
             method: &method,
             path,
             query: None,
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: body.as_bytes(),
         };
         BinanceUsdm.classify(&req).map(|c| c.action)

@@ -201,7 +201,7 @@ mod tests {
             method: &method,
             path,
             query,
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: b"",
         };
         v.classify(&req).map(|c| c.action).map_err(|r| r.reason)

@@ -761,7 +761,7 @@ mod tests {
             method: &Method::POST,
             path,
             query: None,
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: body.as_bytes(),
         };
         BybitV5.classify(&req).map(|c| c.action)

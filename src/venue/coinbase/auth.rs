@@ -181,7 +181,7 @@ mod tests {
             method: &http::Method::POST,
             path: "/api/v3/brokerage/orders",
             query: None,
-            headers: &h,
+            headers: &crate::venue::Headers::from_header_map(&h),
             body: b"",
         };
         account_key(&req).map(|k| k.map(|c| c.into_owned()))

@@ -262,7 +262,7 @@ mod tests {
             method: &method,
             path,
             query: None,
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: body.as_bytes(),
         };
         v.classify(&req).map(|c| {

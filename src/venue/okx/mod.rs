@@ -392,7 +392,7 @@ mod tests {
             method: &method,
             path,
             query,
-            headers: &headers,
+            headers: &crate::venue::Headers::from_header_map(&headers),
             body: body.as_bytes(),
         };
         v.classify(&req).map(|c| {
