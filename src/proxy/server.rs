@@ -465,11 +465,11 @@ fn encode_head(out: &mut Vec<u8>, a: &Answer, close: bool, http10: bool, body_le
     let mut has_date = false;
     match &a.headers {
         Some(h) => {
-            for (name, value) in h.iter() {
-                has_date |= name.eq_ignore_ascii_case("date");
-                out.extend_from_slice(name.as_bytes());
+            for (name, value) in h.iter_raw() {
+                has_date |= name.eq_ignore_ascii_case(b"date");
+                out.extend_from_slice(name);
                 out.extend_from_slice(b": ");
-                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(value);
                 out.extend_from_slice(b"\r\n");
             }
         }

@@ -38,6 +38,8 @@ const MAX_IDLE_CONNECTIONS: usize = 64;
 pub const MAX_UPSTREAM_BODY_BYTES: usize = 32 << 20;
 /// Read buffer each connection starts with.
 const READ_BUFFER_BYTES: usize = 16 << 10;
+/// A connection keeps a write buffer up to this size for its next request.
+const MAX_KEPT_WRITE_BUFFER_BYTES: usize = 64 << 10;
 
 /// A venue that answers in-process (the paper exchange).
 pub trait InProcessVenue: Send + Sync + 'static {
@@ -149,10 +151,12 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// One keep-alive connection and the bytes read from it but not yet used.
+/// One keep-alive connection, the bytes read from it but not yet used, and
+/// its write buffer (kept, so a request costs no allocation to encode).
 struct Conn {
     stream: Stream,
     buf: BytesMut,
+    out: Vec<u8>,
 }
 
 impl Conn {
@@ -264,7 +268,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         } else if h.name.eq_ignore_ascii_case("content-length") {
             several_content_lengths |= content_length.is_some();
             content_length.get_or_insert(range_in(buf, h.value));
-        } else if !is_hop_by_hop(h.name) && !named(h.name) {
+        } else if !is_hop_by_hop(h.name.as_bytes()) && !named(h.name) {
             headers
                 .push_parsed(buf, h.name.as_bytes(), h.value)
                 .map_err(|e| format!("response head: {e}"))?;
@@ -332,7 +336,7 @@ pub struct Pool {
 }
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded.
-fn is_hop_by_hop(name: &str) -> bool {
+fn is_hop_by_hop(name: &[u8]) -> bool {
     const HOP_BY_HOP: [&str; 9] = [
         "connection",
         "keep-alive",
@@ -344,7 +348,9 @@ fn is_hop_by_hop(name: &str) -> bool {
         "transfer-encoding",
         "upgrade",
     ];
-    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+    HOP_BY_HOP
+        .iter()
+        .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
 }
 
 impl Pool {
@@ -378,6 +384,7 @@ impl Pool {
         Ok(Conn {
             stream,
             buf: BytesMut::with_capacity(READ_BUFFER_BYTES),
+            out: Vec::with_capacity(1024),
         })
     }
 
@@ -402,20 +409,16 @@ impl Pool {
     /// end-to-end fields as they came, the upstream's Host, the body's exact
     /// length. `Expect` is dropped: the body is already read, and an
     /// interim 100 would only cost the exchange a write.
+    /// Into `out` (cleared first: a connection's own buffer, reused).
     fn encode(
         &self,
+        out: &mut Vec<u8>,
         method: &Method,
         path_and_query: &str,
         headers: &Headers,
         body: &[u8],
-    ) -> Result<Vec<u8>, UpstreamError> {
-        if path_and_query.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(UpstreamError::NotSent(
-                "request target has control bytes".into(),
-            ));
-        }
-        let mut out =
-            Vec::with_capacity(192 + path_and_query.len() + 48 * headers.len() + body.len());
+    ) {
+        out.clear();
         out.extend_from_slice(method.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(path_and_query.as_bytes());
@@ -423,18 +426,18 @@ impl Pool {
         out.extend_from_slice(self.target.host_header.as_bytes());
         out.extend_from_slice(b"\r\n");
         let names_fields = headers.contains("connection");
-        for (name, value) in headers.iter() {
-            if name.eq_ignore_ascii_case("host")
-                || name.eq_ignore_ascii_case("content-length")
-                || name.eq_ignore_ascii_case("expect")
+        for (name, value) in headers.iter_raw() {
+            if name.eq_ignore_ascii_case(b"host")
+                || name.eq_ignore_ascii_case(b"content-length")
+                || name.eq_ignore_ascii_case(b"expect")
                 || is_hop_by_hop(name)
-                || (names_fields && headers.has_token("connection", name))
+                || (names_fields && headers.has_token(b"connection", name))
             {
                 continue;
             }
-            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(name);
             out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(value);
             out.extend_from_slice(b"\r\n");
         }
         let has_body_semantics = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
@@ -445,7 +448,6 @@ impl Pool {
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(body);
-        Ok(out)
     }
 
     /// Writes the request and reads the whole answer. `progress` says whether
@@ -533,7 +535,11 @@ impl Pool {
         headers: &Headers,
         body: &[u8],
     ) -> Result<UpstreamAnswer, UpstreamError> {
-        let wire = self.encode(method, path_and_query, headers, body)?;
+        if path_and_query.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(UpstreamError::NotSent(
+                "request target has control bytes".into(),
+            ));
+        }
         // A pooled connection that fails before one byte of the request is
         // written is dropped and the request tried once more on a fresh one.
         let mut attempt = 0;
@@ -543,12 +549,17 @@ impl Pool {
                 Some(c) => (c, true),
                 None => (self.connect().await?, false),
             };
+            let mut wire = std::mem::take(&mut conn.out);
+            self.encode(&mut wire, method, path_and_query, headers, body);
             let mut progress = Progress::Nothing;
             let outcome = tokio::time::timeout(
                 self.target.response_timeout,
                 Self::exchange(&mut conn, method, &wire, &mut progress),
             )
             .await;
+            if wire.capacity() <= MAX_KEPT_WRITE_BUFFER_BYTES {
+                conn.out = wire;
+            }
             match outcome {
                 Ok(Ok((answer, reusable))) => {
                     if reusable {

@@ -14,6 +14,11 @@ use bytes::Bytes;
 /// Most fields a message may carry (hyper's default).
 pub const MAX_HEADERS: usize = 100;
 
+/// Fields kept inline before spilling to the heap: a bot's request carries
+/// well under this, an exchange's answer about 20 (Binance behind its CDN).
+/// Small enough that moving a message around costs little.
+const INLINE_FIELDS: usize = 24;
+
 /// Largest head the offsets can address: a message head (request line or
 /// status line and every field) must be shorter than this.
 pub const MAX_HEAD_BYTES: usize = u16::MAX as usize;
@@ -31,8 +36,7 @@ struct Field {
 #[derive(Clone)]
 pub struct Headers {
     buf: Bytes,
-    fields: [Field; MAX_HEADERS],
-    len: usize,
+    fields: smallvec::SmallVec<[Field; INLINE_FIELDS]>,
 }
 
 /// A field's value, borrowed from its message.
@@ -96,8 +100,7 @@ impl Headers {
     pub fn new() -> Headers {
         Headers {
             buf: Bytes::new(),
-            fields: [Field::default(); MAX_HEADERS],
-            len: 0,
+            fields: smallvec::SmallVec::new(),
         }
     }
 
@@ -128,14 +131,15 @@ impl Headers {
         else {
             return Err(HeadersError::TooLong);
         };
-        let slot = self.fields.get_mut(self.len).ok_or(HeadersError::TooMany)?;
-        *slot = Field {
+        if self.fields.len() >= MAX_HEADERS {
+            return Err(HeadersError::TooMany);
+        }
+        self.fields.push(Field {
             name_at,
             name_len,
             value_at,
             value_len,
-        };
-        self.len += 1;
+        });
         Ok(())
     }
 
@@ -162,16 +166,15 @@ impl Headers {
         assert!(pairs.len() <= MAX_HEADERS && raw.len() <= MAX_HEAD_BYTES);
         let mut h = Headers::new();
         h.buf = Bytes::from(raw);
-        for (i, (na, nl, va, vl)) in spans.into_iter().enumerate() {
+        for (na, nl, va, vl) in spans {
             // In range: the whole buffer is at most MAX_HEAD_BYTES.
-            h.fields[i] = Field {
+            h.fields.push(Field {
                 name_at: na as u16,
                 name_len: nl as u16,
                 value_at: va as u16,
                 value_len: vl as u16,
-            };
+            });
         }
-        h.len = pairs.len();
         h
     }
 
@@ -186,11 +189,11 @@ impl Headers {
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.fields.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.fields.is_empty()
     }
 
     fn slice(&self, at: u16, len: u16) -> &[u8] {
@@ -205,17 +208,25 @@ impl Headers {
 
     /// Every field, in order: (name as sent, value).
     pub fn iter(&self) -> impl Iterator<Item = (&str, Value<'_>)> + '_ {
-        self.fields[..self.len].iter().map(|f| {
+        self.fields.iter().map(|f| {
             // Names are tokens (checked by the parser, or given as &str).
             let name = std::str::from_utf8(self.name_bytes(f)).unwrap_or_default();
             (name, Value(self.slice(f.value_at, f.value_len)))
         })
     }
 
+    /// Every field, in order, as bytes: what forwarding writes back out
+    /// (no UTF-8 check per name on the hot path).
+    pub(crate) fn iter_raw(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.fields
+            .iter()
+            .map(|f| (self.name_bytes(f), self.slice(f.value_at, f.value_len)))
+    }
+
     /// The first field named `name` (any case).
     pub fn get<N: AsRef<str>>(&self, name: N) -> Option<Value<'_>> {
         let name = name.as_ref().as_bytes();
-        self.fields[..self.len]
+        self.fields
             .iter()
             .find(|f| self.name_bytes(f).eq_ignore_ascii_case(name))
             .map(|f| Value(self.slice(f.value_at, f.value_len)))
@@ -223,7 +234,7 @@ impl Headers {
 
     /// Every field named `name` (any case), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Value<'a>> + 'a {
-        self.fields[..self.len]
+        self.fields
             .iter()
             .filter(move |f| self.name_bytes(f).eq_ignore_ascii_case(name.as_bytes()))
             .map(|f| Value(self.slice(f.value_at, f.value_len)))
@@ -234,12 +245,15 @@ impl Headers {
     }
 
     /// Does a comma-separated field named `name` list `token` (any case)?
-    pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name).any(|v| {
-            v.as_bytes()
-                .split(|b| *b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-        })
+    pub fn has_token(&self, name: &[u8], token: &[u8]) -> bool {
+        self.fields
+            .iter()
+            .filter(|f| self.name_bytes(f).eq_ignore_ascii_case(name))
+            .any(|f| {
+                self.slice(f.value_at, f.value_len)
+                    .split(|b| *b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+            })
     }
 }
 
@@ -269,8 +283,8 @@ mod tests {
         );
         assert_eq!(h.get("empty").unwrap().as_bytes(), b"");
         assert!(h.get("absent").is_none());
-        assert!(h.has_token("connection", "x-drop"));
-        assert!(!h.has_token("connection", "close"));
+        assert!(h.has_token(b"connection", b"x-drop"));
+        assert!(!h.has_token(b"connection", b"close"));
         let names: Vec<&str> = h.iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
