@@ -11,9 +11,10 @@
 //! (`src/proxy/`) is not part of it.
 //!
 //! Counting allocations is deterministic (no timing), so the test asserts an
-//! upper bound per order: a change that brings allocations back onto the
-//! order path fails here. Amortised growth (a map doubling, a B-tree node)
-//! is spread over the orders measured.
+//! upper bound per order and per step: a change that brings allocations back
+//! onto the order path fails here. Amortised growth (a map doubling, a
+//! B-tree node) is spread over the orders measured. Run with `--nocapture`
+//! to see the counts.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -215,8 +216,15 @@ fn allocations_per_resting_order() {
         per_order.venue_learn,
         per_order.engine_learn
     );
-    assert!(
-        per_order.total() <= 100.0,
-        "allocations per order: {per_order:?}"
-    );
+    // Before the order path was made allocation-free (2026-12-04): 15.33 per
+    // order (parse 3, submit 5.17, venue learn 3, engine learn 4.17).
+    // What remains: the answer's one-report `Vec` (`Learned::reports`, a
+    // type of `venue/mod.rs`), a new B-tree leaf for the open orders about
+    // every sixth order, and the indexes' amortised growth.
+    assert_eq!(per_order.parse, 0.0, "{per_order:?}");
+    assert!(per_order.submit <= 0.25, "{per_order:?}");
+    assert!(per_order.venue_learn <= 1.0, "{per_order:?}");
+    // Only amortised growth of the exchange-id index (a doubling now and then).
+    assert!(per_order.engine_learn <= 0.01, "{per_order:?}");
+    assert!(per_order.total() <= 1.25, "{per_order:?}");
 }
