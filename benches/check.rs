@@ -1,7 +1,9 @@
 //! Order-path micro-benchmarks: parsing a Binance order, the pure rule check,
 //! the engine's full check (lock, gather, check) and a reserve + journal +
 //! release cycle, against a realistic rule set (100 symbols, 10 accounts);
-//! and one journal append with each journal I/O (`write(2)` vs mapped).
+//! one order's whole life in the engine (parse, check and reserve, learn the
+//! exchange's `NEW` answer, learn its cancel); and one journal append with
+//! each journal I/O (`write(2)` vs mapped).
 //!
 //! Run: `cargo bench --bench check -- --warm-up-time 1 --measurement-time 3`
 
@@ -9,14 +11,14 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use http::Method;
 use riskgate::clock::SystemClock;
 use riskgate::market::PriceBook;
-use riskgate::model::{Fixed, Symbol};
+use riskgate::model::{Fixed, OrderRef, Symbol};
 use riskgate::rules::{file, EnvOverrides, OrderContext, PriceView, TradingState};
 use riskgate::state::{Durability, Engine, EngineConfig, Event, Journal, JournalIo};
-use riskgate::venue::binance::{parse_new_order, BinanceSpot, Params};
+use riskgate::venue::binance::{learn, parse_new_order, BinanceSpot, Params};
 use riskgate::venue::{Action, Headers, Learned, RequestView, Venue};
 
 const SYMBOLS: usize = 100;
@@ -197,6 +199,57 @@ fn bench(c: &mut Criterion) {
                 0,
             );
         })
+    });
+
+    // One order's whole life as live mode sees it (no HTTP): its parameters
+    // parsed, checked and reserved (journaled), the exchange's `NEW` answer
+    // read and learned (journaled), then the cancel's answer read and learned
+    // (journaled; the order leaves the book, so the book stays the same size).
+    // Every order has its own `newClientOrderId`, so the remembered-id set
+    // fills up to its bound and then evicts one id per order. The request
+    // and answer texts are built outside the measurement (criterion's setup).
+    let mut seq = 0u64;
+    c.bench_function("engine_order_new_ack_cancel", |b| {
+        b.iter_batched(
+            || {
+                seq += 1;
+                let symbol = symbol((seq % SYMBOLS as u64) as usize);
+                let cid = format!("life-{seq}");
+                let order_id = 1_000_000 + seq;
+                let qty = format!("1.{:05}", seq % 100_000);
+                let body = format!(
+                    "symbol={symbol}&side=BUY&type=LIMIT&timeInForce=GTC&quantity={qty}&price=100.00\
+                     &newClientOrderId={cid}&recvWindow=5000&timestamp=1700000000000\
+                     &signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                );
+                let ack = format!(
+                    r#"{{"symbol":"{symbol}","orderId":{order_id},"orderListId":-1,"clientOrderId":"{cid}","transactTime":1700000000000,"price":"100.00","origQty":"{qty}","executedQty":"0.00000000","origQuoteOrderQty":"0.00000000","cummulativeQuoteQty":"0.00000000","status":"NEW","timeInForce":"GTC","type":"LIMIT","side":"BUY","workingTime":1700000000000,"selfTradePreventionMode":"EXPIRE_MAKER","fills":[]}}"#
+                );
+                let cancelled = format!(
+                    r#"{{"symbol":"{symbol}","origClientOrderId":"{cid}","orderId":{order_id},"orderListId":-1,"clientOrderId":"c{cid}","transactTime":1700000000001,"price":"100.00","origQty":"{qty}","executedQty":"0.00000000","cummulativeQuoteQty":"0.00000000","status":"CANCELED","timeInForce":"GTC","type":"LIMIT","side":"BUY","selfTradePreventionMode":"NONE"}}"#
+                );
+                let cancel = Action::Cancel {
+                    symbol: Symbol::new(&symbol),
+                    order: OrderRef::ExchangeId(order_id as i64),
+                };
+                (seq, body, ack, cancelled, cancel)
+            },
+            |(seq, body, ack, cancelled, cancel)| {
+                let a = &accounts[seq as usize % ACCOUNTS];
+                let params = Params::parse(None, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+                let order = parse_new_order(&params, false).unwrap_or_else(|e| panic!("{e:?}"));
+                let s = engine
+                    .submit(a, &venue, &order)
+                    .unwrap_or_else(|e| panic!("{e:?}"));
+                let action = Action::NewOrder(order);
+                let learned = learn::learn(&action, 200, ack.as_bytes());
+                engine.learn(&venue, Some(a), &action, s.reservation, &learned, 0);
+                let learned = learn::learn(&cancel, 200, cancelled.as_bytes());
+                engine.learn(&venue, Some(a), &cancel, None, &learned, 0);
+                black_box(learned.reports.len())
+            },
+            BatchSize::SmallInput,
+        )
     });
 }
 

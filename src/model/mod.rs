@@ -7,8 +7,10 @@ pub mod decimal;
 pub mod filters;
 pub mod instrument;
 pub mod order;
+pub mod small_str;
 
 pub use decimal::{DecimalError, Fixed};
 pub use filters::{FilterNames, FilterReport, InstrumentFilters};
 pub use instrument::{normalize_asset, Instrument, InstrumentId, Symbol, USD_STABLE_ASSETS};
 pub use order::*;
+pub use small_str::SmallStr;

@@ -1,6 +1,6 @@
 //! Orders, cancels and the facts venues report about them, in venue-neutral form.
 
-use super::{Fixed, Symbol};
+use super::{Fixed, SmallStr, Symbol};
 
 /// Stable identity of an account: a hash of its API key, never the key itself.
 #[derive(
@@ -110,6 +110,16 @@ pub fn exchange_order_id(id: &str) -> Option<i64> {
     Some(-((h & (i64::MAX as u64)) as i64) - 1)
 }
 
+/// Bytes of a client order id kept inline: Binance (36), Bybit (36), OKX
+/// (32) and a UUID (36) fit; a longer id (another venue's free text) is kept
+/// on the heap.
+pub const CLIENT_ORDER_ID_INLINE_BYTES: usize = 38;
+
+/// A client order id (Binance `newClientOrderId`, OKX `clOrdId`, ...): inline
+/// (40 bytes), so it goes from the parsed request into the reservation, the
+/// journal, the book and its indexes as copies, never a heap allocation.
+pub type ClientOrderId = SmallStr<CLIENT_ORDER_ID_INLINE_BYTES>;
+
 /// A new order as the bot asked for it, venue quirks removed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOrder {
@@ -123,7 +133,7 @@ pub struct NewOrder {
     pub price: Option<Fixed>,
     pub stop_price: Option<Fixed>,
     pub time_in_force: Option<TimeInForce>,
-    pub client_order_id: Option<Box<str>>,
+    pub client_order_id: Option<ClientOrderId>,
     /// The venue promises the order can only reduce (derivatives `reduceOnly`,
     /// `closePosition`): it always counts as reducing, so only a halt blocks it.
     /// A `closePosition` order carries no quantity (`qty` and `quote_qty` None).
@@ -189,7 +199,7 @@ pub enum OrderRef {
 pub struct OrderReport {
     pub symbol: Symbol,
     pub exchange_order_id: Option<i64>,
-    pub client_order_id: Option<Box<str>>,
+    pub client_order_id: Option<ClientOrderId>,
     pub side: Option<Side>,
     pub status: OrderStatus,
     /// Original quantity.

@@ -12,9 +12,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::clock::MS_PER_DAY;
-use crate::model::{Contract, Fixed, OrderKind, OrderRef, OrderReport, Side, Symbol};
+use crate::model::{
+    ClientOrderId, Contract, Fixed, OrderKind, OrderRef, OrderReport, Side, Symbol,
+};
 use crate::rules::TradingState;
 
+use super::client_ids::ClientIdMemory;
 use super::event::Event;
 use super::open_orders::OpenOrders;
 
@@ -52,7 +55,7 @@ pub struct OpenOrder {
     pub executed_qty: Fixed,
     pub price: Option<Fixed>,
     pub exchange_order_id: Option<i64>,
-    pub client_order_id: Option<Box<str>>,
+    pub client_order_id: Option<ClientOrderId>,
     pub phase: OrderPhase,
     pub since_ms: i64,
     /// The order type as placed (None: discovered in a listing, or journaled
@@ -151,9 +154,9 @@ pub struct Book {
     pub positions: HashMap<(Arc<str>, Symbol), DerivPosition>,
     pub open: OpenOrders,
     pub next_reservation: u64,
-    /// One shared allocation per remembered id (set and queue hold the same `Arc`).
-    client_ids: hashbrown::HashSet<Arc<str>>,
-    client_id_order: VecDeque<Arc<str>>,
+    /// The last `MAX_REMEMBERED_CLIENT_IDS` client ids, inline in a ring
+    /// (no allocation per order; see client_ids.rs).
+    client_ids: ClientIdMemory,
     /// (fingerprint, ts_ms) of recently accepted orders, oldest first, and the
     /// latest time each fingerprint was seen: the duplicate check is one probe.
     recent: VecDeque<(u64, i64)>,
@@ -179,8 +182,7 @@ impl Default for Book {
             positions: HashMap::new(),
             open: OpenOrders::default(),
             next_reservation: 1,
-            client_ids: hashbrown::HashSet::new(),
-            client_id_order: VecDeque::new(),
+            client_ids: ClientIdMemory::new(MAX_REMEMBERED_CLIENT_IDS),
             recent: VecDeque::new(),
             recent_last_ms: hashbrown::HashMap::new(),
             trading_state: TradingState::Active,
@@ -312,16 +314,7 @@ impl Book {
     }
 
     fn remember_client_id(&mut self, id: &str) {
-        if !self.client_ids.contains(id) {
-            let id: Arc<str> = Arc::from(id);
-            self.client_ids.insert(id.clone());
-            self.client_id_order.push_back(id);
-            if self.client_id_order.len() > MAX_REMEMBERED_CLIENT_IDS {
-                if let Some(old) = self.client_id_order.pop_front() {
-                    self.client_ids.remove(&old);
-                }
-            }
-        }
+        self.client_ids.remember(id);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -606,11 +599,7 @@ impl Book {
             holdings,
             open_orders: self.open.iter().cloned().collect(),
             next_reservation: self.next_reservation,
-            client_order_ids: self
-                .client_id_order
-                .iter()
-                .map(|id| Box::from(&**id))
-                .collect(),
+            client_order_ids: self.client_ids.iter().map(|id| Box::from(&**id)).collect(),
             recent: self.recent.iter().copied().collect(),
             trading_state: Some(self.trading_state),
             trading_state_why: self.trading_state_why.clone(),

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{AccountId, Contract, Fixed, OrderKind, Side, Symbol};
+use crate::model::{AccountId, ClientOrderId, Contract, Fixed, OrderKind, Side, Symbol};
 use crate::rules::TradingState;
 
 use super::book::{BookSnapshot, DerivPosition};
@@ -43,7 +43,7 @@ pub enum Event {
         side: Side,
         qty: Fixed,
         price: Option<Fixed>,
-        client_order_id: Option<Box<str>>,
+        client_order_id: Option<ClientOrderId>,
         fingerprint: u64,
         ts_ms: i64,
         /// The order type, so an amend naming only the order can rebuild it
@@ -62,7 +62,7 @@ pub enum Event {
         account: AccountId,
         reservation: u64,
         exchange_order_id: Option<i64>,
-        client_order_id: Option<Box<str>>,
+        client_order_id: Option<ClientOrderId>,
         /// Cumulative executed base quantity.
         executed_qty: Fixed,
         avg_price: Option<Fixed>,
@@ -99,7 +99,7 @@ pub enum Event {
         executed_qty: Fixed,
         price: Option<Fixed>,
         exchange_order_id: Option<i64>,
-        client_order_id: Option<Box<str>>,
+        client_order_id: Option<ClientOrderId>,
         ts_ms: i64,
     },
     /// Balances the venue reported replace what riskgate believed for that

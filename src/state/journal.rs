@@ -28,6 +28,7 @@
 //! The journal assumes it is the only writer: `Engine::open` holds an
 //! exclusive lock on the state directory (`StateDirLock`).
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -264,11 +265,24 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     }
 }
 
-fn encode(ev: &Event, path: &Path) -> Result<Vec<u8>, JournalError> {
-    let mut line = Vec::with_capacity(384);
+/// A line buffer grown past this is dropped after use rather than kept (a
+/// compaction snapshot can be megabytes; an order's record is ~300 bytes).
+const MAX_KEPT_LINE_BYTES: usize = 64 << 10;
+
+thread_local! {
+    /// The record being appended, reused by every append on this thread: an
+    /// order's records are encoded without an allocation each. Per thread, so
+    /// encoding stays outside the journal's lock.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Encodes `ev` as one journal line into `line` (cleared first).
+fn encode_into(ev: &Event, path: &Path, line: &mut Vec<u8>) -> Result<(), JournalError> {
+    line.clear();
+    line.reserve(384);
     line.extend_from_slice(b"00000000 ");
-    if !hot::encode(ev, &mut line) {
-        serde_json::to_writer(&mut line, ev).map_err(|source| JournalError::Encode {
+    if !hot::encode(ev, line) {
+        serde_json::to_writer(&mut *line, ev).map_err(|source| JournalError::Encode {
             path: path.to_path_buf(),
             source,
         })?;
@@ -276,7 +290,7 @@ fn encode(ev: &Event, path: &Path) -> Result<Vec<u8>, JournalError> {
     let crc = crc32fast::hash(&line[9..]);
     write_hex8(&mut line[..8], crc);
     line.push(b'\n');
-    Ok(line)
+    Ok(())
 }
 
 /// Hand-written JSON for the two records every order writes (`reserved`,
@@ -540,9 +554,10 @@ impl Journal {
         let tmp = path.with_extension("compact.tmp");
         {
             let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-            let mut buf = Vec::new();
+            let (mut buf, mut line) = (Vec::new(), Vec::new());
             for ev in events {
-                buf.extend_from_slice(&encode(ev, path)?);
+                encode_into(ev, path, &mut line)?;
+                buf.extend_from_slice(&line);
             }
             f.write_all(&buf).map_err(io_err(&tmp))?;
             f.sync_all().map_err(io_err(&tmp))?;
@@ -617,17 +632,33 @@ impl Journal {
     /// Appends one event; returns only once it is in the page cache (or on
     /// disk, with `Durability::Fsync`).
     pub fn append(&self, ev: &Event) -> Result<(), JournalError> {
-        let line = encode(ev, &self.path)?;
+        let append = |line: &mut Vec<u8>| {
+            encode_into(ev, &self.path, line)?;
+            self.write_line(line)
+        };
+        LINE.try_with(|cell| {
+            let mut line = cell.borrow_mut();
+            let written = append(&mut line);
+            if line.capacity() > MAX_KEPT_LINE_BYTES {
+                *line = Vec::new();
+            }
+            written
+        })
+        // The thread is exiting (its buffer is gone): a buffer of its own.
+        .unwrap_or_else(|_| append(&mut Vec::new()))
+    }
+
+    fn write_line(&self, line: &[u8]) -> Result<(), JournalError> {
         let mut sink = self.sink.lock();
         match &mut *sink {
             Sink::Write(f) => {
-                f.write_all(&line).map_err(io_err(&self.path))?;
+                f.write_all(line).map_err(io_err(&self.path))?;
                 if self.durability == Durability::Fsync {
                     f.sync_data().map_err(io_err(&self.path))?;
                 }
             }
             Sink::Mapped(tail) => tail
-                .append(&line, self.durability)
+                .append(line, self.durability)
                 .map_err(io_err(&self.path))?,
         }
         Ok(())
@@ -814,6 +845,36 @@ mod tests {
         assert_eq!(r.events, vec![ev(1), ev(2), ev(2)]);
     }
 
+    /// Appends share one line buffer per thread: a record larger than the
+    /// buffer kept (dropped after use) and the small ones around it all
+    /// come back whole, on two journals from two threads.
+    #[test]
+    fn reused_line_buffer_keeps_every_record_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let huge = |i: i64| Event::TradingState {
+            account: None,
+            state: TradingState::Halted,
+            who: "test".into(),
+            why: "y".repeat(MAX_KEPT_LINE_BYTES + 100) + &i.to_string(),
+            ts_ms: i,
+        };
+        let written = [ev(1), huge(2), ev(3), big(4), ev(5), huge(6), ev(7)];
+        std::thread::scope(|s| {
+            for name in ["a.log", "b.log"] {
+                let path = dir.path().join(name);
+                let written = &written;
+                s.spawn(move || {
+                    let j = Journal::open(&path, Durability::Process).unwrap();
+                    for e in written {
+                        j.append(e).unwrap();
+                    }
+                    drop(j);
+                    assert_eq!(Journal::replay(&path).unwrap().events, written.to_vec());
+                });
+            }
+        });
+    }
+
     #[test]
     fn state_dir_lock_is_exclusive() {
         let dir = tempfile::tempdir().unwrap();
@@ -828,7 +889,7 @@ mod tests {
 
     #[test]
     fn hand_written_records_are_byte_for_byte_serde_json() {
-        use crate::model::{AccountId, Contract, Fixed, OrderKind, Side, Symbol};
+        use crate::model::{AccountId, ClientOrderId, Contract, Fixed, OrderKind, Side, Symbol};
         use std::sync::Arc;
         let texts = [
             "BTCUSDT",
@@ -839,6 +900,8 @@ mod tests {
             "tab\tx",
             "ünïcødé",
             "\u{7f}del",
+            // Longer than a client id's inline bytes (kept on the heap).
+            "a-client-order-id-of-forty-two-characters",
         ];
         const KINDS: [OrderKind; 7] = [
             OrderKind::Market,
@@ -852,7 +915,7 @@ mod tests {
         let mut checked = 0;
         for (i, t) in texts.iter().enumerate() {
             for flip in [false, true] {
-                let some = |v: &str| (!flip).then(|| Box::<str>::from(v));
+                let some = |v: &str| (!flip).then(|| ClientOrderId::from(v));
                 let events = [
                     Event::Reserved {
                         account: AccountId(u64::MAX - i as u64),

@@ -7,6 +7,7 @@
 //! network calls.
 
 pub mod book;
+pub mod client_ids;
 pub mod event;
 pub mod journal;
 pub mod open_orders;

@@ -7,7 +7,9 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use crate::model::{Balance, Contract, Fixed, OrderReport, OrderStatus, Side, Symbol};
+use crate::model::{
+    Balance, ClientOrderId, Contract, Fixed, OrderReport, OrderStatus, Side, Symbol,
+};
 use crate::venue::{Action, Learned, Observation, PositionReport};
 
 /// One order in an answer. Strings borrow from the answer's bytes (`Cow`
@@ -211,7 +213,7 @@ fn report(o: WireOrder, is_cancel_answer: bool, contract: Contract) -> OrderRepo
     OrderReport {
         symbol: Symbol::new(&o.symbol),
         exchange_order_id: o.order_id,
-        client_order_id: client_order_id.map(|id| Box::from(&*id)),
+        client_order_id: client_order_id.map(ClientOrderId::from),
         side: match o.side.as_deref() {
             Some("BUY") => Some(Side::Buy),
             Some("SELL") => Some(Side::Sell),

@@ -4,7 +4,9 @@
 //! change what the exchange does (a new order feature) without the rules seeing it.
 
 use super::Params;
-use crate::model::{Fixed, NewOrder, OrderKind, OrderRef, Side, Symbol, TimeInForce};
+use crate::model::{
+    ClientOrderId, Fixed, NewOrder, OrderKind, OrderRef, Side, Symbol, TimeInForce,
+};
 use crate::rules::{RejectReason, Rejection};
 
 /// Parameters Binance spot documents for `POST /api/v3/order`.
@@ -102,7 +104,11 @@ pub(crate) fn parse_time_in_force(
 }
 
 /// Reads a client order id parameter (`newClientOrderId`, `clientAlgoId`).
-pub(crate) fn parse_client_id(params: &Params, name: &str) -> Result<Option<Box<str>>, Rejection> {
+/// Binance's ids (at most 36 bytes) are kept inline: no allocation.
+pub(crate) fn parse_client_id(
+    params: &Params,
+    name: &str,
+) -> Result<Option<ClientOrderId>, Rejection> {
     match params.get(name) {
         None => Ok(None),
         Some(id) => {
@@ -114,7 +120,7 @@ pub(crate) fn parse_client_id(params: &Params, name: &str) -> Result<Option<Box<
             {
                 return Err(malformed(format!("invalid '{name}'")));
             }
-            Ok(Some(Box::from(id)))
+            Ok(Some(ClientOrderId::new(id)))
         }
     }
 }

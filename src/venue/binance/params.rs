@@ -8,8 +8,16 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 /// Most parameters a Binance request may carry; more is refused as malformed.
 pub const MAX_PARAMS: usize = 48;
+
+/// Parameters held inline, without a heap allocation: a signed order carries
+/// 10 to 12 (symbol, side, type, timeInForce, quantity, price,
+/// newClientOrderId, recvWindow, timestamp, signature, ...). More spill to
+/// the heap, up to `MAX_PARAMS`.
+const INLINE_PARAMS: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParamError {
@@ -29,7 +37,7 @@ pub enum ParamError {
 /// value had to be percent-decoded.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Params<'a> {
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pairs: SmallVec<[(Cow<'a, str>, Cow<'a, str>); INLINE_PARAMS]>,
 }
 
 impl<'a> Params<'a> {
@@ -37,7 +45,7 @@ impl<'a> Params<'a> {
     pub fn parse(query: Option<&'a str>, body: &'a [u8]) -> Result<Params<'a>, ParamError> {
         let body = std::str::from_utf8(body).map_err(|_| ParamError::NotUtf8)?;
         let mut params = Params {
-            pairs: Vec::with_capacity(12),
+            pairs: SmallVec::new(),
         };
         for source in [query.unwrap_or(""), body] {
             // One pass per pair: find its end, its '=', and whether either
@@ -96,7 +104,7 @@ impl<'a> Params<'a> {
     /// JSON object), in the order given; duplicates refused as in `parse`.
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Params<'static>, ParamError> {
         let mut params = Params {
-            pairs: Vec::with_capacity(pairs.len()),
+            pairs: SmallVec::with_capacity(pairs.len()),
         };
         for (k, v) in pairs {
             if k.is_empty() {
@@ -214,6 +222,28 @@ mod tests {
         assert_eq!(Params::parse(Some("a=%ff"), b""), Err(ParamError::NotUtf8));
         assert_eq!(Params::parse(None, &[0xff, 0xfe]), Err(ParamError::NotUtf8));
         assert_eq!(Params::parse(Some("=1"), b""), Err(ParamError::EmptyName));
+    }
+
+    #[test]
+    fn holds_up_to_the_limit_inline_or_spilled() {
+        for n in [
+            INLINE_PARAMS - 1,
+            INLINE_PARAMS,
+            INLINE_PARAMS + 1,
+            MAX_PARAMS,
+        ] {
+            let q: Vec<String> = (0..n).map(|i| format!("p{i}={i}")).collect();
+            let q = q.join("&");
+            let p = Params::parse(Some(&q), b"").unwrap();
+            assert_eq!(p.len(), n);
+            assert_eq!(p.get(&format!("p{}", n - 1)), Some(&*(n - 1).to_string()));
+            assert_eq!(p.iter().next(), Some(("p0", "0")));
+        }
+        let q: Vec<String> = (0..=MAX_PARAMS).map(|i| format!("p{i}=1")).collect();
+        assert_eq!(
+            Params::parse(Some(&q.join("&")), b""),
+            Err(ParamError::TooMany)
+        );
     }
 
     /// The straightforward reading (split on '&', then on the first '='), to

@@ -218,7 +218,7 @@ fn parse_order(p: &Params, category: &str) -> Result<NewOrder, Rejection> {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) =>
         {
-            Some(Box::from(id))
+            Some(id.into())
         }
         Some(_) => return Err(malformed("invalid 'orderLinkId'")),
     };
@@ -609,7 +609,7 @@ fn report(o: &serde_json::Value, contract: Contract) -> Option<OrderReport> {
         client_order_id: o["orderLinkId"]
             .as_str()
             .filter(|s| !s.is_empty())
-            .map(Box::from),
+            .map(Into::into),
         side: match o["side"].as_str() {
             Some("Buy") => Some(Side::Buy),
             Some("Sell") => Some(Side::Sell),

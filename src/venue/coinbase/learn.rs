@@ -187,7 +187,7 @@ fn status(s: &str) -> OrderStatus {
     }
 }
 
-fn non_empty(s: &str) -> Option<Box<str>> {
+fn non_empty(s: &str) -> Option<crate::model::ClientOrderId> {
     (!s.is_empty()).then(|| s.into())
 }
 

@@ -367,7 +367,7 @@ fn parse_one(order: &Fields, request: &Fields) -> Result<NewOrder, Rejection> {
                 && id.len() <= MAX_CLIENT_ORDER_ID_LEN
                 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
         {
-            Some(Box::from(id))
+            Some(id.into())
         }
         Some(_) => return Err(malformed("invalid 'cl_ord_id'")),
     };

@@ -142,7 +142,7 @@ fn ok_code<T>(e: &Envelope<T>) -> bool {
     e.code == "0"
 }
 
-fn non_empty(s: &str) -> Option<Box<str>> {
+fn non_empty(s: &str) -> Option<crate::model::ClientOrderId> {
     (!s.is_empty()).then(|| s.into())
 }
 
