@@ -1,15 +1,30 @@
-//! Chunked transfer coding (RFC 9112 §7.1), read by both sides of the proxy:
-//! a bot's chunked request body and an exchange's chunked answer.
+//! Reading HTTP/1.1 bodies, for both sides of the proxy: filling a
+//! connection's read buffer, and the chunked transfer coding (RFC 9112 §7.1)
+//! of a bot's chunked request body or an exchange's chunked answer.
 //!
-//! Owns only the decoding, over a connection's read buffer and a way to read
-//! more into it. Limits are the caller's; trailers are read and discarded.
+//! Owns only the reading and decoding, over a connection's read buffer. Limits are the caller's; trailers are read and discarded.
 
 use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Longest chunk-size line (size, extensions, CRLF).
 const MAX_SIZE_LINE_BYTES: usize = 1024;
 /// Most trailer bytes read and discarded.
 const MAX_TRAILER_BYTES: usize = 64 << 10;
+
+/// Reads what `stream` has into `buf`, first growing it by `grow` bytes when
+/// less than a quarter of that is free; `Ok(false)` at EOF. Both sides'
+/// connections read this way.
+pub(super) async fn read_more<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    buf: &mut BytesMut,
+    grow: usize,
+) -> std::io::Result<bool> {
+    if buf.capacity() - buf.len() < grow / 4 {
+        buf.reserve(grow);
+    }
+    Ok(stream.read_buf(buf).await? > 0)
+}
 
 /// A connection's buffered bytes and a way to read more.
 pub(super) trait Source {

@@ -19,7 +19,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::config::{Limits, Mode};
@@ -101,13 +100,14 @@ impl Front {
         }
     }
 
-    /// The body of the 503 sent when connections are over the cap.
-    fn overload_body(&self) -> bytes::Bytes {
+    /// The 503 sent when connections are over the cap, in the listener's format.
+    fn overload_answer(&self) -> server::Answer {
         let r = Rejection::new(RejectReason::Overloaded, "too many client connections");
-        match self {
-            Front::Venue(v) => v.venue.render_rejection(&r).body,
-            Front::ProxyUrl(_) => proxy_url::neutral_rejection(&r).1,
-        }
+        let mut answer = server::Handler::refuse(self, &r);
+        // The proxy-URL listener's own refusals are 403s (not an exchange it
+        // fronts); this one is about riskgate's capacity.
+        answer.status = 503;
+        answer
     }
 }
 
@@ -228,7 +228,10 @@ async fn accept_loop(shared: Arc<Shared>, front: Front, listener: TcpListener) {
         if shared.connections.fetch_add(1, Ordering::SeqCst) >= shared.limits.max_connections {
             shared.connections.fetch_sub(1, Ordering::SeqCst);
             telemetry::connection_rejected(front.name());
-            tokio::task::spawn_local(refuse_connection(stream, front.overload_body()));
+            let answer = front.overload_answer();
+            tokio::task::spawn_local(
+                async move { server::refuse_connection(stream, &answer).await },
+            );
             continue;
         }
         let v = front.clone();
@@ -238,25 +241,4 @@ async fn accept_loop(shared: Arc<Shared>, front: Front, listener: TcpListener) {
             s.connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
-}
-
-async fn refuse_connection(mut stream: tokio::net::TcpStream, body: bytes::Bytes) {
-    let head = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\n{}: reject\r\n{}: {}\r\nconnection: close\r\n\r\n",
-        body.len(),
-        DECISION_HEADER,
-        RULE_HEADER,
-        RejectReason::Overloaded.id()
-    );
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
-        let _ = stream.write_all(head.as_bytes()).await;
-        let _ = stream.write_all(&body).await;
-        let _ = stream.shutdown().await;
-        // Read what the client sends until it closes: closing with its request
-        // unread would reset the connection, and the client would see a broken
-        // pipe or a reset instead of this answer.
-        let mut sink = [0u8; 4096];
-        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-    })
-    .await;
 }

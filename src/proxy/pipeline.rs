@@ -1,11 +1,9 @@
-//! One request, start to finish: read → classify → check and reserve → forward
-//! (or paper fill) → learn → answer. Every refusal is rendered by the venue in
+//! One request, once the server (`server.rs`) has read it: classify → check
+//! and reserve → forward (or paper fill) → learn → answer. Every refusal is rendered by the venue in
 //! its own error shape; nothing in doubt is forwarded.
 
 use std::sync::Arc;
 use std::time::Instant;
-
-use bytes::Bytes;
 
 use super::server::{split_target, Answer, Request};
 use super::upstream::{InProcessVenue, Pool, UpstreamAnswer, UpstreamError};
@@ -14,7 +12,7 @@ use crate::config::Mode;
 use crate::rules::{RejectReason, Rejection};
 use crate::state::{Account, Submitted};
 use crate::telemetry;
-use crate::venue::{Action, Headers, RequestView, Venue};
+use crate::venue::{Action, RequestView, SyntheticResponse, Venue};
 
 pub const DECISION_HEADER: &str = "x-riskgate-decision";
 pub const RULE_HEADER: &str = "x-riskgate-rule";
@@ -36,35 +34,20 @@ pub struct WorkerVenue {
     pub metrics: telemetry::VenueMetrics,
 }
 
-/// `headers`: the answer's end-to-end fields, ready to send (an upstream
-/// answer's are filtered when its head is parsed); `None` for riskgate's own
-/// answers.
-fn respond(
-    status: u16,
-    headers: Option<Headers>,
-    body: Bytes,
-    decision: &'static str,
-    rule: Option<&'static str>,
-) -> Answer {
+/// riskgate's refusal as the venue rendered it.
+fn refusal(rendered: SyntheticResponse, rejection: &Rejection) -> Answer {
     Answer {
-        status,
-        headers,
-        body,
-        decision,
-        rule,
+        status: rendered.status,
+        headers: None,
+        body: rendered.body,
+        decision: "reject",
+        rule: Some(rejection.reason.id()),
     }
 }
 
 impl WorkerVenue {
     pub(crate) fn reject(&self, rejection: &Rejection) -> Answer {
-        let rendered = self.venue.render_rejection(rejection);
-        respond(
-            rendered.status,
-            None,
-            rendered.body,
-            "reject",
-            Some(rejection.reason.id()),
-        )
+        refusal(self.venue.render_rejection(rejection), rejection)
     }
 
     fn reject_batch(
@@ -76,13 +59,7 @@ impl WorkerVenue {
         let rendered = self
             .venue
             .render_batch_rejection(orders, refused, rejection);
-        respond(
-            rendered.status,
-            None,
-            rendered.body,
-            "reject",
-            Some(rejection.reason.id()),
-        )
+        refusal(rendered, rejection)
     }
 
     /// Handles one request, its target being `target` (the request's own, or
@@ -306,7 +283,15 @@ impl WorkerVenue {
                     ) => "accept",
                     _ => "pass",
                 };
-                respond(a.status.as_u16(), a.headers, a.body, decision, shadow_rule)
+                // An upstream answer's end-to-end fields go back as they came
+                // (filtered when its head was parsed); the paper venue's have none.
+                Answer {
+                    status: a.status.as_u16(),
+                    headers: a.headers,
+                    body: a.body,
+                    decision,
+                    rule: shadow_rule,
+                }
             }
             Err(e) => {
                 let sent = matches!(e, UpstreamError::StatusUnknown(_));

@@ -90,10 +90,9 @@ pub(super) trait Handler {
 
 /// Why a request could not be read.
 enum ReadError {
-    /// The client closed (or went quiet) between requests: close, no answer.
-    Gone,
-    /// The head did not arrive in time, or the connection broke mid-head.
-    Cut,
+    /// The client closed, broke the connection or went quiet (between
+    /// requests, or before its head was complete): close, no answer.
+    Closed,
     /// Answer this refusal, then close.
     Refuse(Rejection),
 }
@@ -125,16 +124,23 @@ struct ClientConn {
     out: Vec<u8>,
 }
 
+impl ClientConn {
+    fn new(stream: TcpStream) -> ClientConn {
+        ClientConn {
+            stream,
+            buf: BytesMut::with_capacity(READ_BUFFER_BYTES),
+            out: Vec::with_capacity(512),
+        }
+    }
+}
+
 impl chunked::Source for ClientConn {
     fn buf(&mut self) -> &mut BytesMut {
         &mut self.buf
     }
 
     async fn fill(&mut self) -> std::io::Result<bool> {
-        if self.buf.capacity() - self.buf.len() < 1024 {
-            self.buf.reserve(READ_BUFFER_BYTES);
-        }
-        Ok(self.stream.read_buf(&mut self.buf).await? > 0)
+        chunked::read_more(&mut self.stream, &mut self.buf, READ_BUFFER_BYTES).await
     }
 }
 
@@ -142,11 +148,7 @@ impl chunked::Source for ClientConn {
 /// riskgate shuts down (the in-flight request is answered first).
 pub(super) async fn serve<H: Handler>(handler: &H, shared: &super::Shared, stream: TcpStream) {
     let limits = &shared.limits;
-    let mut conn = ClientConn {
-        stream,
-        buf: BytesMut::with_capacity(READ_BUFFER_BYTES),
-        out: Vec::with_capacity(512),
-    };
+    let mut conn = ClientConn::new(stream);
     // One shutdown waiter for the connection's life, not one per request.
     let mut shutdown_rx = shared.subscribe();
     let shutdown = shutdown_rx.wait_for(|s| *s);
@@ -171,7 +173,7 @@ pub(super) async fn serve<H: Handler>(handler: &H, shared: &super::Shared, strea
         };
         let head = match head {
             Ok(h) => h,
-            Err(ReadError::Gone | ReadError::Cut) => return,
+            Err(ReadError::Closed) => return,
             Err(ReadError::Refuse(r)) => return refuse_and_close(conn, &handler.refuse(&r)).await,
         };
         let Head {
@@ -206,9 +208,15 @@ pub(super) async fn serve<H: Handler>(handler: &H, shared: &super::Shared, strea
     let _ = conn.stream.shutdown().await;
 }
 
+/// Answers with a refusal, then closes (see `linger_and_close`).
 async fn refuse_and_close(mut conn: ClientConn, answer: &Answer) {
-    let _ = write_answer(&mut conn, answer, true, false, false).await;
+    let _ = tokio::time::timeout(LINGER, write_answer(&mut conn, answer, true, false, false)).await;
     linger_and_close(conn).await;
+}
+
+/// A connection over the cap: its refusal, then close, without reading a request.
+pub(super) async fn refuse_connection(stream: TcpStream, answer: &Answer) {
+    refuse_and_close(ClientConn::new(stream), answer).await;
 }
 
 /// How long `read_head` waits.
@@ -254,10 +262,8 @@ async fn read_head(conn: &mut ClientConn, limits: &Limits, wait: Wait) -> Result
                     deadline = head_deadline(Instant::now());
                 }
             }
-            // EOF, a reset, or silence: between requests the client is
-            // simply gone; inside a head the connection is cut.
-            _ if was_empty => return Err(ReadError::Gone),
-            _ => return Err(ReadError::Cut),
+            // EOF, a reset, or silence.
+            _ => return Err(ReadError::Closed),
         }
     }
 }

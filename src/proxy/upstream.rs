@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderValue, Method, StatusCode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::chunked::{self, Source as _};
@@ -183,10 +183,7 @@ impl chunked::Source for Conn {
     }
 
     async fn fill(&mut self) -> std::io::Result<bool> {
-        if self.buf.capacity() - self.buf.len() < 4096 {
-            self.buf.reserve(READ_BUFFER_BYTES);
-        }
-        Ok(self.stream.read_buf(&mut self.buf).await? > 0)
+        chunked::read_more(&mut self.stream, &mut self.buf, READ_BUFFER_BYTES).await
     }
 }
 
